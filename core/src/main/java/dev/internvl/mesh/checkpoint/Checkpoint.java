@@ -1,0 +1,89 @@
+package dev.internvl.mesh.checkpoint;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A hub InternVL 2.5 model directory, opened and checked: its config, and its weights memory-mapped and matched
+ * against {@link WeightSchema} (every tensor present, none unexpected, shapes right, a dtype we compute with).
+ */
+public final class Checkpoint implements AutoCloseable {
+    private static final Set<DType> WEIGHT_DTYPES = Set.of(DType.BF16, DType.F16, DType.F32);
+
+    private final Path dir;
+    private final ModelConfig config;
+    private final WeightStore weights;
+
+    private Checkpoint(Path dir, ModelConfig config, WeightStore weights) {
+        this.dir = dir;
+        this.config = config;
+        this.weights = weights;
+    }
+
+    public static Checkpoint open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new CheckpointException(dir + ": not a directory");
+        }
+        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        WeightStore weights = WeightStore.open(dir);
+        try {
+            validate(config, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+        return new Checkpoint(dir, config, weights);
+    }
+
+    private static void validate(ModelConfig config, WeightStore weights) {
+        Map<String, long[]> expected = WeightSchema.expected(config);
+        for (var e : expected.entrySet()) {
+            String name = e.getKey();
+            if (!weights.contains(name)) {
+                String hint = name.equals(WeightSchema.LM_HEAD)
+                        ? " (llm_config.tie_word_embeddings is false, so the checkpoint must ship its own lm_head)" : "";
+                throw new CheckpointException(weights.files().getFirst().getParent() + ": missing tensor '" + name + "'" + hint);
+            }
+            TensorView t = weights.tensor(name);
+            if (!t.hasShape(e.getValue())) {
+                throw new CheckpointException(weights.fileOf(name) + ": tensor '" + name + "' has shape " + t.shapeString()
+                        + ", but config.json implies " + Arrays.toString(e.getValue()));
+            }
+            if (!WEIGHT_DTYPES.contains(t.dtype())) {
+                throw new CheckpointException(weights.fileOf(name) + ": tensor '" + name + "' has unsupported dtype " + t.dtype()
+                        + " (weights must be BF16, F16 or F32)");
+            }
+        }
+        for (String name : weights.tensors().keySet()) {
+            if (!expected.containsKey(name)) {
+                throw new CheckpointException(weights.fileOf(name) + ": unexpected tensor '" + name
+                        + "' (not part of the model config.json describes)");
+            }
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public WeightStore weights() {
+        return weights;
+    }
+
+    /** The lm_head matrix: its own tensor, or embed_tokens when the config ties them. */
+    public TensorView lmHead() {
+        return config.llm().tieWordEmbeddings() ? weights.tensor(WeightSchema.EMBED_TOKENS) : weights.tensor(WeightSchema.LM_HEAD);
+    }
+
+    @Override
+    public void close() {
+        weights.close();
+    }
+}
