@@ -58,7 +58,9 @@ public final class Checkpoint implements AutoCloseable {
             }
         }
         for (String name : weights.tensors().keySet()) {
-            if (!expected.containsKey(name)) {
+            // A tied checkpoint may still carry a saved copy of lm_head; it is ignored, never an error.
+            boolean ignoredLmHead = name.equals(WeightSchema.LM_HEAD) && config.llm().tieWordEmbeddings();
+            if (!expected.containsKey(name) && !ignoredLmHead) {
                 throw new CheckpointException(weights.fileOf(name) + ": unexpected tensor '" + name
                         + "' (not part of the model config.json describes)");
             }
