@@ -28,3 +28,11 @@ golden: build
 
 clean:
 	$(MVN) -q clean
+
+.PHONY: bench
+# Engine speed on a checkpoint with InternVL2_5-1B's shapes (generated once into models/), beside the machine's
+# measured limits.
+BENCH_MODEL ?= models/demo-internvl2_5-1b
+bench: build
+	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
+	bin/mesh-java dev.internvl.mesh.tools.bench.Bench $(BENCH_MODEL)
