@@ -1,0 +1,78 @@
+package dev.internvl.mesh.serving;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A service's settings from environment variables (the twelve-factor way containers and {@code make run} pass
+ * them), each with a default. A value that does not parse stops the process at start with the variable's name.
+ */
+public final class Settings {
+    private final Map<String, String> env;
+
+    public Settings(Map<String, String> env) {
+        this.env = env;
+    }
+
+    public static Settings fromEnvironment() {
+        return new Settings(System.getenv());
+    }
+
+    public Optional<String> string(String name) {
+        String v = env.get(name);
+        return v == null || v.isBlank() ? Optional.empty() : Optional.of(v.trim());
+    }
+
+    public String string(String name, String fallback) {
+        return string(name).orElse(fallback);
+    }
+
+    public int integer(String name, int fallback) {
+        return string(name).map(v -> {
+            try {
+                return Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(name + "=" + v + " is not an integer");
+            }
+        }).orElse(fallback);
+    }
+
+    public long bytes(String name, long fallback) {
+        return string(name).map(v -> parseBytes(name, v)).orElse(fallback);
+    }
+
+    public Duration duration(String name, Duration fallback) {
+        return string(name).map(v -> {
+            try {
+                return v.matches("\\d+") ? Duration.ofMillis(Long.parseLong(v)) : Duration.parse("PT" + v.toUpperCase());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(name + "=" + v + " is not a duration (e.g. 500 for ms, 30s, 2m)");
+            }
+        }).orElse(fallback);
+    }
+
+    public Optional<Path> path(String name) {
+        return string(name).map(Path::of);
+    }
+
+    /** Sizes like {@code 512m}, {@code 4g}, {@code 1048576}. */
+    static long parseBytes(String name, String v) {
+        String s = v.toLowerCase().replace("ib", "").replace("b", "");
+        long unit = 1;
+        char last = s.isEmpty() ? ' ' : s.charAt(s.length() - 1);
+        switch (last) {
+            case 'k' -> unit = 1L << 10;
+            case 'm' -> unit = 1L << 20;
+            case 'g' -> unit = 1L << 30;
+            default -> {
+            }
+        }
+        try {
+            return Long.parseLong(unit == 1 ? s : s.substring(0, s.length() - 1)) * unit;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + "=" + v + " is not a size (e.g. 512m, 4g)");
+        }
+    }
+}
