@@ -77,7 +77,7 @@ final class HubTokenizerFiles {
                     continue;
                 }
                 String[] parts = merge.split(" ");
-                if (parts.length != 2 || parts[0].isEmpty()) {
+                if (parts.length != 2) {
                     throw new TokenizerException(file + ":" + n + ": expected two tokens separated by one space, got '" + merge + "'");
                 }
                 for (String part : new String[] {parts[0], parts[1], parts[0] + parts[1]}) {

@@ -16,15 +16,16 @@ import java.util.concurrent.CompletionException;
  * The tokenizer of a model directory, run by the HF tokenizers library (through DJL). Loads {@code tokenizer.json}
  * when the directory has one, and otherwise builds the same tokenizer from the hub's slow-tokenizer files
  * ({@code vocab.json} + {@code merges.txt} + added tokens). Encoding adds no special tokens; special-token strings
- * in the text (such as {@code <img>}) come out as their single ids. Loads in about half a second: keep one per
- * process. Thread-safe.
+ * in the text (such as {@code <img>}) come out as their single ids. Loading parses several MB of JSON (around a
+ * second on a cold JVM): keep one per process. Thread-safe.
  */
 public final class ModelTokenizer implements AutoCloseable {
-    static final String TOKENIZER_JSON = "tokenizer.json";
+    private static final String TOKENIZER_JSON = "tokenizer.json";
 
     /**
-     * The library's options, given explicitly: DJL's directory and file loaders also apply tokenizer_config.json,
-     * whose model_max_length would truncate image prompts (thousands of tokens) without a word.
+     * The library's options, all given: by default DJL truncates to a maximum length (512, or the
+     * model_max_length of the tokenizer_config.json its directory loaders read), which would cut image prompts of
+     * thousands of tokens without a word.
      */
     private static final Map<String, String> LIBRARY_OPTIONS =
             Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
@@ -39,6 +40,7 @@ public final class ModelTokenizer implements AutoCloseable {
         this.specialTokens = specialTokens;
     }
 
+    /** @throws TokenizerException when the files are missing or broken; the message names the file at fault */
     public static ModelTokenizer load(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new TokenizerException(dir + ": not a directory");
@@ -59,7 +61,7 @@ public final class ModelTokenizer implements AutoCloseable {
         throw missingFiles(dir, vocabFile, mergesFile);
     }
 
-    /** The library parses the file on another thread while this one reads what it needs from it (both ~0.5 s). */
+    /** The library parses the file on another thread while this one reads what it needs from it: similar work. */
     private static ModelTokenizer loadTokenizerJson(Path dir, Path json) {
         byte[] bytes;
         try {
@@ -158,7 +160,7 @@ public final class ModelTokenizer implements AutoCloseable {
     public String decode(int[] ids, boolean skipSpecialTokens) {
         long[] wide = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
-            checkId(vocab, ids[i]);
+            vocab.checkId(ids[i]); // the library would drop an unknown id without a word
             wide[i] = ids[i];
         }
         return library.decode(wide, skipSpecialTokens);
@@ -190,12 +192,5 @@ public final class ModelTokenizer implements AutoCloseable {
     @Override
     public void close() {
         library.close();
-    }
-
-    /** The library silently drops ids it does not know; callers get an error instead. */
-    static void checkId(Vocabulary vocab, int id) {
-        if (vocab.token(id) == null) {
-            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary (ids 0.." + (vocab.size() - 1) + ")");
-        }
     }
 }

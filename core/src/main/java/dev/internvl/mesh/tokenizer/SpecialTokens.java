@@ -22,7 +22,7 @@ public record SpecialTokens(int imgStart, int imgEnd, int imgContext, int imStar
     public static final String IM_START = "<|im_start|>";
     public static final String IM_END = "<|im_end|>";
     public static final String END_OF_TEXT = "<|endoftext|>";
-    static final String GENERATION_CONFIG = "generation_config.json";
+    private static final String GENERATION_CONFIG = "generation_config.json";
 
     private static final String ALL = String.join(", ", IMG_START, IMG_END, IMG_CONTEXT, IM_START, IM_END, END_OF_TEXT);
 

@@ -22,7 +22,7 @@ public final class StreamDecoder {
 
     /** Adds the next token; returns the text it completes, empty while a character is still incomplete. */
     public String next(int id) {
-        ModelTokenizer.checkId(vocab, id);
+        vocab.checkId(id);
         if (skipSpecialTokens && vocab.isSpecial(id)) {
             return "";
         }

@@ -72,6 +72,12 @@ final class Vocabulary {
         return id >= 0 && id < tokens.length ? tokens[id] : null;
     }
 
+    void checkId(int id) {
+        if (token(id) == null) {
+            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary (ids 0.." + (tokens.length - 1) + ")");
+        }
+    }
+
     Integer id(String token) {
         return ids.get(token);
     }
