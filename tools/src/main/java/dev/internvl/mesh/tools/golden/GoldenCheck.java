@@ -19,7 +19,7 @@ public final class GoldenCheck {
     }
 
     public static List<GoldenSuite> allSuites() {
-        return List.of(new TokenizerSuite(), new TemplateSuite());
+        return List.of(new TokenizerSuite(), new TemplateSuite(), new PreprocessSuite());
     }
 
     public record Summary(int passed, int failed) {

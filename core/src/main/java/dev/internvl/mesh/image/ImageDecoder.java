@@ -1,0 +1,434 @@
+package dev.internvl.mesh.image;
+
+import org.w3c.dom.NamedNodeMap;
+import org.w3c.dom.Node;
+
+import javax.imageio.IIOException;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.metadata.IIOMetadata;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.awt.image.SampleModel;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Decodes JPEG, PNG, GIF, BMP and WebP to 8-bit RGB exactly as Pillow 9.x's {@code Image.open(f).convert("RGB")}:
+ * alpha is dropped without compositing (a transparent pixel keeps its stored colour), gray is copied to R, G and B,
+ * palettes are looked up, EXIF orientation is not applied and neither is an embedded ICC profile. Sizes are checked
+ * against the {@link ImageLimits} from the header, before any pixel is decoded. Thread-safe.
+ */
+public final class ImageDecoder {
+    private final ImageLimits limits;
+
+    public ImageDecoder(ImageLimits limits) {
+        this.limits = limits;
+    }
+
+    public ImageLimits limits() {
+        return limits;
+    }
+
+    /**
+     * @throws ImageException when the bytes are empty, over a limit, of a format we do not read, truncated or corrupt
+     */
+    public RgbImage decode(byte[] encoded) {
+        if (encoded == null || encoded.length == 0) {
+            throw new ImageException("empty image: no image bytes were sent");
+        }
+        if (encoded.length > limits.maxEncodedBytes()) {
+            throw new ImageException(String.format(Locale.ROOT, "image too large: %,d bytes, the limit is %,d bytes",
+                    encoded.length, limits.maxEncodedBytes()));
+        }
+        ImageFormat format = ImageFormat.detect(encoded);
+        PngHeader png = format == ImageFormat.PNG ? PngHeader.scan(encoded) : null;
+        ImageReader reader = newReader(format);
+        List<String> warnings = new ArrayList<>();
+        reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
+        try (ByteArrayImageInputStream in = new ByteArrayImageInputStream(encoded)) {
+            reader.setInput(in, true, false);
+            return switch (format) {
+                case JPEG -> decodeJpeg(reader, encoded, warnings);
+                case PNG -> decodePng(reader, png);
+                case GIF -> decodeGif(reader);
+                case BMP, WEBP -> {
+                    checkSize(reader.getWidth(0), reader.getHeight(0));
+                    yield fromColorModel(reader.read(0));
+                }
+            };
+        } catch (ImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // ImageIO reports bad data as IIOException, and some plugins as unchecked exceptions (index out of bounds...).
+            throw corrupt(format, e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    private void checkSize(long width, long height) {
+        if (width <= 0 || height <= 0) {
+            throw new ImageException("image has no pixels: its header says " + width + "x" + height);
+        }
+        long pixels = width * height;
+        if (pixels > limits.maxPixels()) {
+            throw new ImageException(String.format(Locale.ROOT,
+                    "image too large: %dx%d is %,d pixels, the limit is %,d pixels", width, height, pixels, limits.maxPixels()));
+        }
+    }
+
+    private static ImageException corrupt(ImageFormat format, Exception e) {
+        String detail = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        if (e instanceof IIOException && e.getCause() != null && e.getCause().getMessage() != null) {
+            detail += ": " + e.getCause().getMessage();
+        }
+        return new ImageException("truncated or corrupt " + format + " image (" + detail + ")", e);
+    }
+
+    /**
+     * The JDK's own readers for JPEG, PNG, GIF and BMP (the checked-in behaviour), whatever else is on the class path;
+     * TwelveMonkeys for WebP.
+     */
+    private static ImageReader newReader(ImageFormat format) {
+        ImageReader fallback = null;
+        for (Iterator<ImageReader> it = ImageIO.getImageReadersByFormatName(format.imageIoName()); it.hasNext(); ) {
+            ImageReader r = it.next();
+            if (format == ImageFormat.WEBP || r.getClass().getName().startsWith("com.sun.imageio.plugins.")) {
+                return r;
+            }
+            if (fallback == null) {
+                fallback = r;
+            }
+        }
+        if (fallback == null) {
+            throw new IllegalStateException("no ImageIO reader for " + format + " (is imageio-webp on the class path?)");
+        }
+        return fallback;
+    }
+
+    // ---- JPEG
+
+    private RgbImage decodeJpeg(ImageReader reader, byte[] encoded, List<String> warnings) throws IOException {
+        int width = reader.getWidth(0);
+        int height = reader.getHeight(0);
+        checkSize(width, height);
+        Raster raster = reader.readRaster(0, null);
+        // libjpeg pads a truncated file with an end marker and only warns; Pillow refuses it.
+        for (String w : warnings) {
+            if (w.contains("Premature end")) {
+                throw new ImageException("truncated or corrupt JPEG image (" + w + ")");
+            }
+        }
+        int bands = raster.getNumBands();
+        JpegColor.Space space = JpegColor.space(encoded, bands);
+        byte[] rgb = JpegColor.toRgb(interleavedBytes(raster), width * height, space);
+        return new RgbImage(width, height, rgb);
+    }
+
+    /** The raster's samples as one tightly interleaved byte array: its own buffer when already laid out so. */
+    private static byte[] interleavedBytes(Raster r) {
+        int w = r.getWidth();
+        int h = r.getHeight();
+        int bands = r.getNumBands();
+        SampleModel sm = r.getSampleModel();
+        if (r.getDataBuffer() instanceof DataBufferByte db && db.getNumBanks() == 1 && db.getOffset() == 0
+                && sm instanceof ComponentSampleModel csm && csm.getPixelStride() == bands
+                && csm.getScanlineStride() == w * bands && r.getSampleModelTranslateX() == 0
+                && r.getSampleModelTranslateY() == 0 && db.getData().length == w * h * bands
+                && isIdentity(csm.getBandOffsets())) {
+            return db.getData();
+        }
+        byte[] out = new byte[w * h * bands];
+        int[] row = new int[w * bands];
+        for (int y = 0; y < h; y++) {
+            r.getPixels(r.getMinX(), r.getMinY() + y, w, 1, row);
+            for (int i = 0; i < row.length; i++) {
+                out[y * row.length + i] = (byte) row[i];
+            }
+        }
+        return out;
+    }
+
+    private static boolean isIdentity(int[] offsets) {
+        for (int i = 0; i < offsets.length; i++) {
+            if (offsets[i] != i) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ---- PNG
+
+    private RgbImage decodePng(ImageReader reader, PngHeader header) throws IOException {
+        checkSize(header.width, header.height);
+        checkSize(reader.getWidth(0), reader.getHeight(0));
+        Raster r = reader.read(0).getRaster();
+        int depth = header.bitDepth;
+        return switch (header.colorType) {
+            // Pillow opens 16-bit gray as mode I (the 16-bit value) and convert("RGB") clamps it to 0..255, so all
+            // levels above 255 turn white; 1, 2 and 4-bit gray are scaled to 0..255 (L;2 is *85, L;4 is *17).
+            case 0 -> fromSamples(r, GRAY, depth == 16 ? clampTo255(16) : scaleTo8(depth));
+            // Pillow reads 16-bit RGB, RGBA and gray+alpha through "RGB;16B"/"RGBA;16B"/"LA;16B": the high byte.
+            case 2, 6 -> fromSamples(r, RGB, depth == 16 ? highByte() : scaleTo8(8));
+            case 4 -> fromSamples(r, GRAY, depth == 16 ? highByte() : scaleTo8(8));
+            case 3 -> fromIndexed(r, header.palette);
+            default -> throw new ImageException("truncated or corrupt PNG image (colour type " + header.colorType + ")");
+        };
+    }
+
+    /** The IHDR and PLTE chunks, read here because ImageIO's PNG metadata hides the palette's true length. */
+    private record PngHeader(long width, long height, int bitDepth, int colorType, byte[] palette) {
+        static PngHeader scan(byte[] d) {
+            byte[] palette = new byte[0];
+            long width = -1;
+            long height = -1;
+            int depth = -1;
+            int type = -1;
+            int p = 8;
+            while (p + 8 <= d.length) {
+                long length = u32(d, p);
+                String chunk = new String(d, p + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+                if (length > d.length - p - 12) {
+                    break;
+                }
+                int data = p + 8;
+                if (chunk.equals("IHDR") && length >= 13) {
+                    width = u32(d, data);
+                    height = u32(d, data + 4);
+                    depth = d[data + 8] & 0xFF;
+                    type = d[data + 9] & 0xFF;
+                } else if (chunk.equals("PLTE")) {
+                    palette = java.util.Arrays.copyOfRange(d, data, data + (int) (length / 3 * 3));
+                } else if (chunk.equals("IDAT") || chunk.equals("IEND")) {
+                    break;
+                }
+                p = data + (int) length + 4;
+            }
+            if (type < 0) {
+                throw new ImageException("truncated or corrupt PNG image (no IHDR chunk)");
+            }
+            return new PngHeader(width, height, depth, type, palette);
+        }
+
+        private static long u32(byte[] d, int p) {
+            return ((long) (d[p] & 0xFF) << 24) | ((d[p + 1] & 0xFF) << 16) | ((d[p + 2] & 0xFF) << 8) | (d[p + 3] & 0xFF);
+        }
+    }
+
+    // ---- GIF
+
+    /**
+     * Pillow's first GIF frame: a canvas the size of the logical screen (grown to hold the frame), filled with the
+     * frame's transparent index if it has one and index 0 otherwise, with the frame's pixels placed at its offset,
+     * then looked up in the local palette, else the global one, else read as gray.
+     */
+    private RgbImage decodeGif(ImageReader reader) throws IOException {
+        Node stream = reader.getStreamMetadata().getAsTree("javax_imageio_gif_stream_1.0");
+        IIOMetadata imageMetadata = reader.getImageMetadata(0);
+        Node image = imageMetadata.getAsTree("javax_imageio_gif_image_1.0");
+        Node screen = child(stream, "LogicalScreenDescriptor");
+        Node descriptor = child(image, "ImageDescriptor");
+        int left = intAttr(descriptor, "imageLeftPosition");
+        int top = intAttr(descriptor, "imageTopPosition");
+        int frameWidth = intAttr(descriptor, "imageWidth");
+        int frameHeight = intAttr(descriptor, "imageHeight");
+        long width = Math.max(screen != null ? intAttr(screen, "logicalScreenWidth") : 0, (long) left + frameWidth);
+        long height = Math.max(screen != null ? intAttr(screen, "logicalScreenHeight") : 0, (long) top + frameHeight);
+        checkSize(width, height);
+        Node table = child(image, "LocalColorTable");
+        if (table == null) {
+            table = child(stream, "GlobalColorTable");
+        }
+        byte[] palette = colorTable(table);
+        Node gce = child(image, "GraphicControlExtension");
+        int fill = gce != null && "TRUE".equalsIgnoreCase(attr(gce, "transparentColorFlag"))
+                ? intAttr(gce, "transparentColorIndex") : 0;
+
+        byte[] lut = paletteLut(palette);
+        Raster frame = reader.read(0).getRaster();
+        int w = (int) width;
+        byte[] out = new byte[3 * w * (int) height];
+        for (int i = 0; i < w * (int) height; i++) {
+            System.arraycopy(lut, 3 * fill, out, 3 * i, 3);
+        }
+        int[] row = new int[frame.getWidth()];
+        for (int y = 0; y < frame.getHeight(); y++) {
+            frame.getSamples(frame.getMinX(), frame.getMinY() + y, frame.getWidth(), 1, 0, row);
+            int o = 3 * ((top + y) * w + left);
+            for (int x = 0; x < row.length; x++, o += 3) {
+                System.arraycopy(lut, 3 * row[x], out, o, 3);
+            }
+        }
+        return new RgbImage(w, (int) height, out);
+    }
+
+    private static byte[] colorTable(Node table) {
+        if (table == null) {
+            return new byte[0];
+        }
+        List<Node> entries = children(table, "ColorTableEntry");
+        byte[] rgb = new byte[3 * entries.size()];
+        for (Node e : entries) {
+            int i = intAttr(e, "index");
+            if (i >= 0 && i < entries.size()) {
+                rgb[3 * i] = (byte) intAttr(e, "red");
+                rgb[3 * i + 1] = (byte) intAttr(e, "green");
+                rgb[3 * i + 2] = (byte) intAttr(e, "blue");
+            }
+        }
+        return rgb;
+    }
+
+    private static Node child(Node parent, String name) {
+        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n.getNodeName().equals(name)) {
+                return n;
+            }
+        }
+        return null;
+    }
+
+    private static List<Node> children(Node parent, String name) {
+        List<Node> out = new ArrayList<>();
+        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n.getNodeName().equals(name)) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    private static String attr(Node node, String name) {
+        NamedNodeMap attrs = node.getAttributes();
+        Node a = attrs == null ? null : attrs.getNamedItem(name);
+        return a == null ? null : a.getNodeValue();
+    }
+
+    private static int intAttr(Node node, String name) {
+        String v = attr(node, name);
+        if (v == null) {
+            throw new ImageException("truncated or corrupt GIF image (no " + name + ")");
+        }
+        return Integer.parseInt(v);
+    }
+
+    // ---- pixels to RGB
+
+    private static final int[] GRAY = {0, 0, 0};
+    private static final int[] RGB = {0, 1, 2};
+
+    /** BMP and WebP: a palette, or gray or RGB samples of any width up to 16 bits, scaled to 8 bits. */
+    private static RgbImage fromColorModel(BufferedImage image) {
+        Raster r = image.getRaster();
+        ColorModel cm = image.getColorModel();
+        if (cm instanceof IndexColorModel icm) {
+            byte[] palette = new byte[3 * icm.getMapSize()];
+            for (int i = 0; i < icm.getMapSize(); i++) {
+                palette[3 * i] = (byte) icm.getRed(i);
+                palette[3 * i + 1] = (byte) icm.getGreen(i);
+                palette[3 * i + 2] = (byte) icm.getBlue(i);
+            }
+            return fromIndexed(r, palette);
+        }
+        int[] bands = cm.getNumColorComponents() == 1 ? GRAY : RGB;
+        SampleModel sm = r.getSampleModel();
+        byte[][] luts = new byte[3][];
+        for (int c = 0; c < 3; c++) {
+            int bits = sm.getSampleSize(bands[c]);
+            // Pillow unpacks 5- and 6-bit BMP fields as v * 255 / max (BGR;15, BGR;16).
+            luts[c] = bits == 16 ? highByte() : scaleTo8(bits);
+        }
+        return fromSamples(r, bands, luts);
+    }
+
+    private static RgbImage fromSamples(Raster r, int[] bands, byte[] lut) {
+        return fromSamples(r, bands, new byte[][] {lut, lut, lut});
+    }
+
+    /** Output channel c is {@code luts[c][sample of band bands[c]]}. */
+    private static RgbImage fromSamples(Raster r, int[] bands, byte[][] luts) {
+        int w = r.getWidth();
+        int h = r.getHeight();
+        int n = r.getNumBands();
+        byte[] out = new byte[3 * w * h];
+        int[] row = new int[w * n];
+        for (int y = 0, o = 0; y < h; y++) {
+            r.getPixels(r.getMinX(), r.getMinY() + y, w, 1, row);
+            for (int x = 0; x < w; x++, o += 3) {
+                int p = x * n;
+                out[o] = luts[0][row[p + bands[0]]];
+                out[o + 1] = luts[1][row[p + bands[1]]];
+                out[o + 2] = luts[2][row[p + bands[2]]];
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    private static RgbImage fromIndexed(Raster r, byte[] palette) {
+        byte[] lut = paletteLut(palette);
+        int w = r.getWidth();
+        int h = r.getHeight();
+        byte[] out = new byte[3 * w * h];
+        int[] row = new int[w];
+        for (int y = 0, o = 0; y < h; y++) {
+            r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 0, row);
+            for (int x = 0; x < w; x++, o += 3) {
+                System.arraycopy(lut, 3 * row[x], out, o, 3);
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    /**
+     * A palette widened to 256 entries: Pillow starts every palette as the gray ramp (i, i, i) and overwrites only
+     * the entries the file gives, so an index past the file's palette reads as gray.
+     */
+    private static byte[] paletteLut(byte[] palette) {
+        int entries = Math.max(256, palette.length / 3);
+        byte[] lut = new byte[3 * entries];
+        for (int i = 0; i < entries; i++) {
+            if (3 * i + 2 < palette.length) {
+                System.arraycopy(palette, 3 * i, lut, 3 * i, 3);
+            } else {
+                lut[3 * i] = lut[3 * i + 1] = lut[3 * i + 2] = (byte) i;
+            }
+        }
+        return lut;
+    }
+
+    /** Samples of {@code bits} bits scaled to 0..255 as Pillow's unpackers do: {@code v * 255 / max}, truncated. */
+    private static byte[] scaleTo8(int bits) {
+        int max = (1 << bits) - 1;
+        byte[] lut = new byte[1 << bits];
+        for (int v = 0; v <= max; v++) {
+            lut[v] = (byte) (v * 255 / max);
+        }
+        return lut;
+    }
+
+    private static byte[] highByte() {
+        byte[] lut = new byte[1 << 16];
+        for (int v = 0; v < lut.length; v++) {
+            lut[v] = (byte) (v >> 8);
+        }
+        return lut;
+    }
+
+    private static byte[] clampTo255(int bits) {
+        byte[] lut = new byte[1 << bits];
+        for (int v = 0; v < lut.length; v++) {
+            lut[v] = (byte) Math.min(v, 255);
+        }
+        return lut;
+    }
+}
