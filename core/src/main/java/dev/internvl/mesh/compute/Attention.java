@@ -17,7 +17,7 @@ public final class Attention {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
     /** Query rows per score tile (a multiple of the kernel's row tile). */
-    static final int QUERY_TILE = 32 * MatMul.MR;
+    public static final int QUERY_TILE = 32 * MatMul.MR;
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[0]);
 

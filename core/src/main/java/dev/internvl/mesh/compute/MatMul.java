@@ -11,7 +11,7 @@ import java.util.Arrays;
  * {@code [outDim, inDim]}, with fp32 accumulation.
  *
  * <p>Two paths. Up to {@link #GEMV_MAX_ROWS} rows of x (decode) against a {@link WeightMatrix} are memory-bound:
- * each weight row is streamed once, widened into a small L1 buffer, and dotted with every x row. More rows are
+ * each weight row is streamed once, widened into a small buffer, and dotted with every x row. More rows are
  * compute-bound: W is packed, a {@code KC x NR} block at a time, into fp32 panels, and a register-tiled kernel
  * computes {@code MR x NR} blocks of y with all accumulators in vector registers. Both split the output over the
  * {@link ComputePool}; all vector widths come from {@code SPECIES_PREFERRED}.
@@ -24,8 +24,11 @@ public final class MatMul {
     static final int NR = 4 * L;
     /** Depth of one packed panel; NR x KC floats stay in L2 while all rows of a block stream past. */
     static final int KC = 256;
-    /** At most this many x rows take the streaming path: beyond, the FMA units, not memory, are the limit. */
-    static final int GEMV_MAX_ROWS = 4;
+    /**
+     * At most this many x rows take the streaming path (decode batches); beyond, packing W pays for itself and the
+     * register-tiled kernel uses the FMA units better.
+     */
+    static final int GEMV_MAX_ROWS = 16;
     /** Weight rows one streaming kernel call covers. */
     private static final int GEMV_ROWS = 4;
 
@@ -234,7 +237,7 @@ public final class MatMul {
         }
     }
 
-    // ---- memory-bound path: stream each weight row once for all (<= 4) rows of x ----
+    // ---- memory-bound path: stream each weight row once for all (few) rows of x ----
 
     private static void streamRows(ComputePool pool, float[] x, int xOff, int ldx, int rows, WeightMatrix w, int n,
                                    float[] bias, float[] y, int yOff, int ldy, boolean accumulate) {
@@ -253,7 +256,7 @@ public final class MatMul {
             int n0 = task * chunkRows;
             int n1 = Math.min(n, n0 + chunkRows);
             float[] widened = widenedBuffer(kPad);
-            float[] sums = new float[GEMV_ROWS * GEMV_MAX_ROWS];
+            float[] sums = new float[GEMV_ROWS * GEMV_ROWS];
             for (int r = n0; r < n1; r += GEMV_ROWS) {
                 int wRows = Math.min(GEMV_ROWS, n1 - r);
                 // Whole rows, in memory order: a strictly sequential read is what the hardware prefetcher
@@ -261,16 +264,20 @@ public final class MatMul {
                 for (int j = 0; j < GEMV_ROWS; j++) {
                     w.widen(r + Math.min(j, wRows - 1), 0, k, widened, j * kPad);
                 }
-                if (rows == 1) {
-                    dotRows1(widened, kPad, xs, sums);
-                } else {
-                    dotRows4(widened, kPad, xs, rows, sums);
-                }
-                for (int m = 0; m < rows; m++) {
-                    int out = yOff + m * ldy + r;
-                    for (int j = 0; j < wRows; j++) {
-                        float v = sums[m * GEMV_ROWS + j] + (bias != null ? bias[r + j] : 0f);
-                        y[out + j] = accumulate ? y[out + j] + v : v;
+                // x in groups of up to four rows against the same widened weight rows (kept in L1/L2).
+                for (int m0 = 0; m0 < rows; m0 += GEMV_ROWS) {
+                    int xRows = Math.min(GEMV_ROWS, rows - m0);
+                    if (xRows == 1) {
+                        dotRows1(widened, kPad, xs, m0 * kPad, sums);
+                    } else {
+                        dotRows4(widened, kPad, xs, m0 * kPad, xRows, sums);
+                    }
+                    for (int m = 0; m < xRows; m++) {
+                        int out = yOff + (m0 + m) * ldy + r;
+                        for (int j = 0; j < wRows; j++) {
+                            float v = sums[m * GEMV_ROWS + j] + (bias != null ? bias[r + j] : 0f);
+                            y[out + j] = accumulate ? y[out + j] + v : v;
+                        }
                     }
                 }
             }
@@ -290,10 +297,10 @@ public final class MatMul {
     }
 
     /** Four widened weight rows (stride {@code kPad}) against one x row: {@code sums[j] = widened[j] · x}. */
-    private static void dotRows1(float[] widened, int kPad, float[] xs, float[] sums) {
+    private static void dotRows1(float[] widened, int kPad, float[] xs, int xOff, float[] sums) {
         FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
         for (int kk = 0; kk < kPad; kk += L) {
-            FloatVector xv = FloatVector.fromArray(F, xs, kk);
+            FloatVector xv = FloatVector.fromArray(F, xs, xOff + kk);
             s0 = FloatVector.fromArray(F, widened, kk).fma(xv, s0);
             s1 = FloatVector.fromArray(F, widened, kPad + kk).fma(xv, s1);
             s2 = FloatVector.fromArray(F, widened, 2 * kPad + kk).fma(xv, s2);
@@ -309,8 +316,8 @@ public final class MatMul {
      * Four widened weight rows against 2 to 4 x rows, all with row stride {@code kPad}:
      * {@code sums[m * 4 + j] = widened[j] · x[m]}. Missing x rows repeat the last one.
      */
-    private static void dotRows4(float[] widened, int kPad, float[] xs, int rows, float[] sums) {
-        int x0 = 0;
+    private static void dotRows4(float[] widened, int kPad, float[] xs, int xOff, int rows, float[] sums) {
+        int x0 = xOff;
         int x1 = x0 + kPad;
         int x2 = rows > 2 ? x1 + kPad : x1;
         int x3 = rows > 3 ? x2 + kPad : x2;
