@@ -19,7 +19,7 @@ public final class GoldenCheck {
     }
 
     public static List<GoldenSuite> allSuites() {
-        return List.of();
+        return List.of(new VitTileSuite(), new LlmSuite());
     }
 
     public record Summary(int passed, int failed) {
