@@ -19,7 +19,8 @@ public final class GoldenCheck {
     }
 
     public static List<GoldenSuite> allSuites() {
-        return List.of(new TokenizerSuite(), new TemplateSuite(), new PreprocessSuite());
+        return List.of(new TokenizerSuite(), new TemplateSuite(), new PreprocessSuite(),
+                new VitTileSuite(), new LlmSuite());
     }
 
     public record Summary(int passed, int failed) {

@@ -1,0 +1,128 @@
+package dev.internvl.mesh.model.llm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.internvl.mesh.TestData;
+import dev.internvl.mesh.checkpoint.Checkpoint;
+import dev.internvl.mesh.checkpoint.SafetensorsFile;
+import dev.internvl.mesh.compute.ComputePool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The text LLM cases of the golden fixtures: prompt logits and hidden states, and 16 greedy steps. */
+class Qwen2GoldenTest {
+    private static final ComputePool POOL = new ComputePool(2);
+
+    @AfterAll
+    static void closePool() {
+        POOL.close();
+    }
+
+    static List<JsonNode> cases() throws IOException {
+        JsonNode manifest = new ObjectMapper().readTree(TestData.goldenFile("manifest.json").toFile());
+        List<JsonNode> out = new ArrayList<>();
+        manifest.get("llm_cases").forEach(out::add);
+        return out;
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void promptAndGreedyMatchReference(JsonNode c) throws Exception {
+        int[] prompt = ints(c.get("input_ids"));
+        try (Checkpoint ckpt = Checkpoint.open(TestData.checkpoint(c.get("checkpoint").asText()));
+             SafetensorsFile expected = SafetensorsFile.open(TestData.goldenFile(c.get("file").asText()))) {
+            Qwen2Model model = Qwen2Model.load(ckpt, POOL);
+            int h = model.config().hiddenSize();
+            int vocab = model.config().vocabSize();
+            KvBlockPool cache = model.newKvCache(16, 64);
+            KvSequence seq = cache.newSequence();
+            float[] finalHidden = new float[prompt.length * h];
+            float[] layerHidden = new float[(model.config().numLayers() + 1) * prompt.length * h];
+            float[] lastLogits = null;
+            int chunk = 7; // odd on purpose: several chunks, block boundaries inside chunks
+            for (int from = 0; from < prompt.length; from += chunk) {
+                int to = Math.min(prompt.length, from + chunk);
+                int base = from;
+                ForwardObserver observer = new ForwardObserver() {
+                    @Override
+                    public void residual(int index, float[] x, int rows, int dim) {
+                        for (int r = 0; r < rows; r++) {
+                            System.arraycopy(x, r * h, layerHidden, (index * prompt.length + base + r) * h, h);
+                        }
+                    }
+
+                    @Override
+                    public boolean wantsFinalHidden() {
+                        return true;
+                    }
+
+                    @Override
+                    public void finalHidden(float[] hidden, int rows, int dim) {
+                        System.arraycopy(hidden, 0, finalHidden, base * h, rows * h);
+                    }
+                };
+                var input = new StepInput(seq, model.embed(prompt, from, to, null), to - from, LogitRows.LAST);
+                lastLogits = model.forward(List.of(input), observer).getFirst();
+            }
+            assertClose("final_hidden", finalHidden, expected.tensor("final_hidden").toFloatArray(), 1e-4);
+            assertClose("layer_hidden", layerHidden, expected.tensor("layer_hidden").toFloatArray(), 1e-4);
+            assertClose("logits_last", lastLogits, expected.tensor("logits_last").toFloatArray(), 2e-4);
+
+            int[] greedy = new int[16];
+            float[] logits = lastLogits;
+            for (int step = 0; step < greedy.length; step++) {
+                greedy[step] = argmax(logits, vocab);
+                if (step + 1 < greedy.length) {
+                    logits = model.decode(List.of(seq), new int[]{greedy[step]}).getFirst();
+                }
+            }
+            assertArrayEquals(expected.tensor("greedy_ids").toIntArray(), greedy, "greedy ids");
+            seq.release();
+            assertTrue(cache.freeBlocks() == cache.blockCount());
+        }
+    }
+
+    static int argmax(float[] logits, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
+    }
+
+    static void assertClose(String what, float[] actual, float[] expected, double atol) {
+        assertTrue(actual.length == expected.length, what + ": " + actual.length + " values, expected " + expected.length);
+        double worst = 0;
+        int at = -1;
+        for (int i = 0; i < actual.length; i++) {
+            double d = Math.abs((double) actual[i] - expected[i]);
+            if (!(d <= worst)) {
+                worst = d;
+                at = i;
+            }
+        }
+        System.out.println(what + ": max |diff| " + worst);
+        assertTrue(worst <= atol, what + ": max |diff| " + worst + " > " + atol
+                + (at < 0 ? "" : " at " + at + " (" + actual[at] + " vs " + expected[at] + ")")
+                + " first " + Arrays.toString(Arrays.copyOf(actual, 3)) + " vs " + Arrays.toString(Arrays.copyOf(expected, 3)));
+    }
+}
