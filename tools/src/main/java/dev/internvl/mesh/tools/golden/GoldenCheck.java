@@ -20,7 +20,7 @@ public final class GoldenCheck {
 
     public static List<GoldenSuite> allSuites() {
         return List.of(new TokenizerSuite(), new TemplateSuite(), new PreprocessSuite(),
-                new VitTileSuite(), new LlmSuite());
+                new VitTileSuite(), new VisionSuite(), new LlmSuite(), new MultimodalSuite());
     }
 
     public record Summary(int passed, int failed) {
