@@ -412,7 +412,7 @@ final class HttpImageFetcher implements AutoCloseable {
             @Override
             public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
                 fail(ctx, failed(what, isTls(cause)
-                        ? "the TLS handshake failed (" + reason(cause) + ")"
+                        ? "the TLS connection failed (" + reason(cause) + ")"
                         : "the connection broke (" + reason(cause) + ")"));
             }
 
