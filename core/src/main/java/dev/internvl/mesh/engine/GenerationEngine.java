@@ -270,6 +270,9 @@ public final class GenerationEngine implements AutoCloseable {
             for (int i = 0; i < members.size(); i++) {
                 Active a = members.get(i);
                 a.computed += tokensEach;
+                if (tokensEach > 1) {
+                    a.listener.onPrefillProgress(Math.min(a.computed, a.promptLength), a.promptLength);
+                }
                 if (logits.get(i) != null) {
                     emitNext(a, logits.get(i));
                 }

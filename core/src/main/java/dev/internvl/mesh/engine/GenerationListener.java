@@ -13,6 +13,10 @@ public interface GenerationListener {
     /** A generated token and the text it completed (empty while a UTF-8 character or a possible stop string is held back). */
     void onToken(GeneratedToken token);
 
+    /** Progress of the prompt pass: {@code computed} of {@code total} prompt positions are in the cache. */
+    default void onPrefillProgress(int computed, int total) {
+    }
+
     /** The request ended normally; no call follows. */
     void onFinished(FinishReason reason, Usage usage);
 
