@@ -2,6 +2,7 @@ package dev.internvl.mesh.engine;
 
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.ModelConfig;
+import dev.internvl.mesh.image.ImageKeys;
 import dev.internvl.mesh.image.ImageLimits;
 import dev.internvl.mesh.image.ImagePreprocessor;
 import dev.internvl.mesh.image.PreprocessedImage;
@@ -75,13 +76,18 @@ public final class EmbeddedModel implements AutoCloseable {
         return engine;
     }
 
-    /** An image's visual embeddings: {@code tiles * numImageTokens} rows of the language model's width. */
-    public record EncodedImage(int tiles, float[] rows) {
+    /**
+     * An image's visual embeddings: {@code tiles * numImageTokens} rows of the language model's width, and a key
+     * naming its content and tiling.
+     */
+    public record EncodedImage(String key, int tiles, float[] rows) {
     }
 
     public EncodedImage encode(byte[] image, int minTiles, int maxTiles) {
-        PreprocessedImage p = preprocessor.preprocess(image, minTiles, maxTiles, config().useThumbnail());
-        return new EncodedImage(p.numTiles(), vision.encode(p.pixelValues(), p.numTiles()));
+        boolean thumbnail = config().useThumbnail();
+        PreprocessedImage p = preprocessor.preprocess(image, minTiles, maxTiles, thumbnail);
+        String key = ImageKeys.of(image, minTiles, maxTiles, thumbnail);
+        return new EncodedImage(key, p.numTiles(), vision.encode(p.pixelValues(), p.numTiles()));
     }
 
     /**
@@ -92,6 +98,7 @@ public final class EmbeddedModel implements AutoCloseable {
                                         List<EncodedImage> images, SamplingParams sampling, GenerationListener listener) {
         Prompt prompt = prompts.build(new ChatRequest(question, history, images.stream().map(EncodedImage::tiles).toList(), systemMessage));
         ImageSplice splice = null;
+        List<GenerationRequest.ImageRef> refs = new ArrayList<>();
         if (!images.isEmpty()) {
             int width = config().llm().hiddenSize();
             List<float[]> parts = new ArrayList<>();
@@ -99,6 +106,7 @@ public final class EmbeddedModel implements AutoCloseable {
             for (EncodedImage img : images) {
                 parts.add(img.rows());
                 rows += img.rows().length / width;
+                refs.add(new GenerationRequest.ImageRef(img.key(), img.rows().length / width));
             }
             float[] all = new float[rows * width];
             int at = 0;
@@ -108,7 +116,7 @@ public final class EmbeddedModel implements AutoCloseable {
             }
             splice = new ImageSplice(tokenizer.specialTokens().imgContext(), all, rows);
         }
-        return engine.submit(new GenerationRequest("chat", prompt.ids(), splice, sampling), listener);
+        return engine.submit(new GenerationRequest("chat", prompt.ids(), splice, refs, sampling), listener);
     }
 
     /** The question as upstream keeps it in the history after a turn ({@code <image>\n} prepended where it was). */

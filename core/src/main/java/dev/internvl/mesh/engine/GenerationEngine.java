@@ -206,6 +206,14 @@ public final class GenerationEngine implements AutoCloseable {
                 }
                 waiting.pollFirst();
                 next.sequence = cache.newSequence();
+                // Whole blocks of the prompt already in the cache are attached, not computed; at least one prompt
+                // position is always computed, for the logits of the first new token.
+                int attached = cache.attachCachedPrefix(next.sequence, next.prefixHashes(), (next.promptLength - 1) / cache.blockSize());
+                next.computed = attached * cache.blockSize();
+                next.registeredBlocks = attached;
+                if (next.cachedPromptTokens < 0) {
+                    next.cachedPromptTokens = next.computed;
+                }
                 running.add(next);
             }
             stats.waiting = waiting.size();
@@ -270,6 +278,7 @@ public final class GenerationEngine implements AutoCloseable {
             for (int i = 0; i < members.size(); i++) {
                 Active a = members.get(i);
                 a.computed += tokensEach;
+                a.registerFullPromptBlocks();
                 if (tokensEach > 1) {
                     a.listener.onPrefillProgress(Math.min(a.computed, a.promptLength), a.promptLength);
                 }
@@ -321,7 +330,7 @@ public final class GenerationEngine implements AutoCloseable {
         running.remove(a);
         a.releaseCache();
         stats.finished.increment();
-        a.listener.onFinished(reason, new GenerationListener.Usage(a.promptLength, a.length - a.promptLength, 0));
+        a.listener.onFinished(reason, new GenerationListener.Usage(a.promptLength, a.length - a.promptLength, a.cachedPromptTokens));
     }
 
     private void finishWithError(Active a, Throwable e) {
@@ -374,6 +383,11 @@ public final class GenerationEngine implements AutoCloseable {
         /** Positions whose keys and values are in the cache. */
         int computed;
         KvSequence sequence;
+        /** Prompt blocks offered to the prefix cache so far. */
+        int registeredBlocks;
+        /** Prompt positions found in the prefix cache at first admission; -1 before. */
+        int cachedPromptTokens = -1;
+        private long[] prefixHashes;
         volatile boolean cancelled;
 
         Active(GenerationRequest request, GenerationListener listener) {
@@ -413,12 +427,34 @@ public final class GenerationEngine implements AutoCloseable {
             return out;
         }
 
+        long[] prefixHashes() {
+            if (prefixHashes == null) {
+                int context = request.images() == null ? -1 : request.images().contextTokenId();
+                prefixHashes = PrefixHashes.of(request.promptIds(), promptLength, cache.blockSize(), context, request.imageRefs());
+            }
+            return prefixHashes;
+        }
+
+        /** Offers the prompt's newly completed blocks to the prefix cache. */
+        void registerFullPromptBlocks() {
+            int full = Math.min(computed, promptLength) / cache.blockSize();
+            if (full > registeredBlocks) {
+                int[] table = sequence.blockTable();
+                long[] hashes = prefixHashes();
+                for (int b = registeredBlocks; b < full; b++) {
+                    cache.registerPrefix(table[b], hashes[b]);
+                }
+                registeredBlocks = full;
+            }
+        }
+
         void releaseCache() {
             if (sequence != null) {
                 sequence.release();
                 sequence = null;
             }
             computed = 0;
+            registeredBlocks = 0;
         }
     }
 }

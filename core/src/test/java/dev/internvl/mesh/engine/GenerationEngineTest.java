@@ -98,7 +98,7 @@ class GenerationEngineTest {
         JsonNode c = llmCase("tiny-300m-style/llm_random_300");
         try (GenerationEngine engine = engine(64, new EngineSettings(8, 64, 128, 16))) {
             Collector out = new Collector();
-            engine.submit(new GenerationRequest("a", TestData.ints(c.get("input_ids")), null, greedy(16)), out);
+            engine.submit(GenerationRequest.text("a", TestData.ints(c.get("input_ids")), greedy(16)), out);
             assertArrayEquals(TestData.ints(c.get("greedy_ids")), out.ids());
             assertEquals(FinishReason.LENGTH, out.done.get());
             assertEquals(300, out.usage.promptTokens());
@@ -135,8 +135,8 @@ class GenerationEngineTest {
         }
         try (GenerationEngine engine = engine(64, new EngineSettings(8, 100, 200, 16))) {
             Collector out = new Collector();
-            engine.submit(new GenerationRequest("mm", prompt,
-                    new ImageSplice(compact.get("img_context_id").asInt(), embeds, count), greedy(16)), out);
+            engine.submit(new GenerationRequest("mm", prompt, new ImageSplice(compact.get("img_context_id").asInt(), embeds, count),
+                    List.of(new GenerationRequest.ImageRef("camera", count)), greedy(16)), out);
             assertArrayEquals(TestData.ints(c.get("greedy_ids")), out.ids());
         }
     }
@@ -154,7 +154,7 @@ class GenerationEngineTest {
         try (GenerationEngine engine = engine(256, new EngineSettings(1, 32, 32, 64))) {
             for (int i = 0; i < n; i++) {
                 Collector out = new Collector();
-                engine.submit(new GenerationRequest("alone" + i, prompts[i], null, greedy(12)), out);
+                engine.submit(GenerationRequest.text("alone" + i, prompts[i], greedy(12)), out);
                 alone[i] = out.ids();
             }
         }
@@ -163,7 +163,7 @@ class GenerationEngineTest {
             for (int i = 0; i < n; i++) {
                 Collector out = new Collector();
                 outs.add(out);
-                engine.submit(new GenerationRequest("batch" + i, prompts[i], null, greedy(12)), out);
+                engine.submit(GenerationRequest.text("batch" + i, prompts[i], greedy(12)), out);
             }
             for (int i = 0; i < n; i++) {
                 assertArrayEquals(alone[i], outs.get(i).ids(), "request " + i);
@@ -183,7 +183,7 @@ class GenerationEngineTest {
             for (int i = 0; i < n; i++) {
                 prompts[i] = random.ints(40 + random.nextInt(40), 0, 151_000).toArray();
                 Collector out = new Collector();
-                engine.submit(new GenerationRequest("ref" + i, prompts[i], null, greedy(20)), out);
+                engine.submit(GenerationRequest.text("ref" + i, prompts[i], greedy(20)), out);
                 expected[i] = out.ids();
             }
         }
@@ -193,7 +193,7 @@ class GenerationEngineTest {
             for (int i = 0; i < n; i++) {
                 Collector out = new Collector();
                 outs.add(out);
-                engine.submit(new GenerationRequest("small" + i, prompts[i], null, greedy(20)), out);
+                engine.submit(GenerationRequest.text("small" + i, prompts[i], greedy(20)), out);
             }
             for (int i = 0; i < n; i++) {
                 assertArrayEquals(expected[i], outs.get(i).ids(), "request " + i);
@@ -207,7 +207,7 @@ class GenerationEngineTest {
         try (GenerationEngine engine = engine(64, new EngineSettings(4, 64, 128, 16))) {
             CountDownLatch fiveTokens = new CountDownLatch(5);
             AtomicInteger tokens = new AtomicInteger();
-            var handle = engine.submit(new GenerationRequest("c", new int[]{1, 2, 3, 4, 5, 6, 7, 8}, null, greedy(100_000)),
+            var handle = engine.submit(GenerationRequest.text("c", new int[]{1, 2, 3, 4, 5, 6, 7, 8}, greedy(100_000)),
                     new GenerationListener() {
                         @Override
                         public void onToken(GeneratedToken token) {
@@ -244,7 +244,7 @@ class GenerationEngineTest {
         // Declare the golden's third token an end of turn: generation stops there and does not output it.
         try (GenerationEngine engine = engine(64, EngineSettings.defaults(), golden[7])) {
             Collector out = new Collector();
-            engine.submit(new GenerationRequest("s", TestData.ints(c.get("input_ids")), null, greedy(16)), out);
+            engine.submit(GenerationRequest.text("s", TestData.ints(c.get("input_ids")), greedy(16)), out);
             assertArrayEquals(java.util.Arrays.copyOf(golden, 7), out.ids());
             assertEquals(FinishReason.STOP, out.done.get());
             assertEquals(8, out.usage.completionTokens(), "the end-of-turn token counts as generated");
@@ -255,10 +255,10 @@ class GenerationEngineTest {
     void refusesPromptsThatCanNeverRun() {
         try (GenerationEngine engine = engine(4, new EngineSettings(1, 16, 16, 1))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
-                    engine.submit(new GenerationRequest("big", new int[100], null, greedy(1)), new Collector()));
+                    engine.submit(GenerationRequest.text("big", new int[100], greedy(1)), new Collector()));
             assertEquals("the prompt has 100 tokens, more than the KV cache holds (64 positions)", e.getMessage());
             IllegalArgumentException ctx = assertThrows(IllegalArgumentException.class, () ->
-                    engine.submit(new GenerationRequest("ctx", new int[40_000], null, greedy(1)), new Collector()));
+                    engine.submit(GenerationRequest.text("ctx", new int[40_000], greedy(1)), new Collector()));
             assertTrue(ctx.getMessage().startsWith("the prompt has 40000 tokens; the model's context is 32768 tokens"), ctx.getMessage());
         }
     }
@@ -268,7 +268,7 @@ class GenerationEngineTest {
         try (GenerationEngine engine = engine(64, new EngineSettings(1, 16, 16, 1))) {
             Collector first = new Collector();
             CountDownLatch running = new CountDownLatch(1);
-            var handle = engine.submit(new GenerationRequest("a", new int[]{1, 2, 3}, null, greedy(100_000)), new GenerationListener() {
+            var handle = engine.submit(GenerationRequest.text("a", new int[]{1, 2, 3}, greedy(100_000)), new GenerationListener() {
                 @Override
                 public void onToken(GeneratedToken token) {
                     running.countDown();
@@ -283,12 +283,66 @@ class GenerationEngineTest {
                 }
             });
             assertTrue(running.await(30, TimeUnit.SECONDS));
-            engine.submit(new GenerationRequest("b", new int[]{4}, null, greedy(1)), first);
+            engine.submit(GenerationRequest.text("b", new int[]{4}, greedy(1)), first);
             EngineOverloadedException e = assertThrows(EngineOverloadedException.class, () ->
-                    engine.submit(new GenerationRequest("c", new int[]{5}, null, greedy(1)), new Collector()));
+                    engine.submit(GenerationRequest.text("c", new int[]{5}, greedy(1)), new Collector()));
             assertEquals("the server is busy: 1 requests are waiting; retry later", e.getMessage());
             handle.cancel();
             assertEquals(1, first.ids().length, "the queued request runs once the first is gone");
+        }
+    }
+
+    @Test
+    void aSharedPrefixIsComputedOnceAndGivesTheSameOutput() throws Exception {
+        Random random = new Random(21);
+        int[] shared = random.ints(100, 0, 151_000).toArray();
+        int[] first = java.util.stream.IntStream.concat(java.util.Arrays.stream(shared), random.ints(7, 0, 151_000)).toArray();
+        int[] second = java.util.stream.IntStream.concat(java.util.Arrays.stream(shared), random.ints(9, 0, 151_000)).toArray();
+        int[] fresh;
+        try (GenerationEngine engine = engine(64, new EngineSettings(4, 32, 64, 16))) {
+            Collector out = new Collector();
+            engine.submit(GenerationRequest.text("fresh", second, greedy(10)), out);
+            fresh = out.ids();
+            assertEquals(0, out.usage.cachedPromptTokens());
+        }
+        try (GenerationEngine engine = engine(64, new EngineSettings(4, 32, 64, 16))) {
+            Collector a = new Collector();
+            engine.submit(GenerationRequest.text("a", first, greedy(10)), a);
+            a.ids();
+            Collector b = new Collector();
+            engine.submit(GenerationRequest.text("b", second, greedy(10)), b);
+            assertArrayEquals(fresh, b.ids());
+            assertEquals(96, b.usage.cachedPromptTokens(), "six whole blocks of the shared 100 tokens");
+            assertEquals(64, engine.cache().freeBlocks(), "cached blocks count as free");
+            assertTrue(engine.cache().cachedBlocks() > 0);
+        }
+    }
+
+    @Test
+    void differentImagesNeverShareBlocks() throws Exception {
+        int context = 151667;
+        int[] prompt = new int[80];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = i >= 8 && i < 72 ? context : 100 + i;
+        }
+        int width = model.config().hiddenSize();
+        float[] rows = new float[64 * width];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = (i % 7) * 0.1f;
+        }
+        ImageSplice splice = new ImageSplice(context, rows, 64);
+        try (GenerationEngine engine = engine(64, new EngineSettings(4, 32, 64, 16))) {
+            Collector cat = new Collector();
+            engine.submit(new GenerationRequest("cat", prompt, splice, List.of(new GenerationRequest.ImageRef("cat", 64)), greedy(2)), cat);
+            cat.ids();
+            Collector dog = new Collector();
+            engine.submit(new GenerationRequest("dog", prompt, splice, List.of(new GenerationRequest.ImageRef("dog", 64)), greedy(2)), dog);
+            dog.ids();
+            assertEquals(0, dog.usage.cachedPromptTokens(), "the first block already holds image positions");
+            Collector catAgain = new Collector();
+            engine.submit(new GenerationRequest("cat2", prompt, splice, List.of(new GenerationRequest.ImageRef("cat", 64)), greedy(2)), catAgain);
+            catAgain.ids();
+            assertEquals(64, catAgain.usage.cachedPromptTokens(), "the same image shares its blocks");
         }
     }
 }
