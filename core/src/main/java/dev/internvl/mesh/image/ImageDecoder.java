@@ -5,6 +5,7 @@ import org.w3c.dom.Node;
 
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.metadata.IIOMetadata;
@@ -60,7 +61,12 @@ public final class ImageDecoder {
                 case JPEG -> decodeJpeg(reader, encoded, warnings);
                 case PNG -> decodePng(reader, png);
                 case GIF -> decodeGif(reader);
-                case BMP, WEBP -> {
+                case WEBP -> {
+                    checkRiffComplete(encoded);
+                    checkSize(reader.getWidth(0), reader.getHeight(0));
+                    yield fromColorModel(reader.read(0));
+                }
+                case BMP -> {
                     checkSize(reader.getWidth(0), reader.getHeight(0));
                     yield fromColorModel(reader.read(0));
                 }
@@ -115,6 +121,18 @@ public final class ImageDecoder {
         return fallback;
     }
 
+    /**
+     * libwebp (through Pillow) refuses a file shorter than its RIFF header says; the WebP plugin would decode what
+     * is there.
+     */
+    private static void checkRiffComplete(byte[] d) {
+        long riffSize = (d[4] & 0xFFL) | (d[5] & 0xFFL) << 8 | (d[6] & 0xFFL) << 16 | (d[7] & 0xFFL) << 24;
+        if (d.length < 8 + riffSize) {
+            throw new ImageException(String.format(Locale.ROOT,
+                    "truncated or corrupt WEBP image (%,d bytes, its header says %,d)", d.length, 8 + riffSize));
+        }
+    }
+
     // ---- JPEG
 
     private RgbImage decodeJpeg(ImageReader reader, byte[] encoded, List<String> warnings) throws IOException {
@@ -122,15 +140,18 @@ public final class ImageDecoder {
         int height = reader.getHeight(0);
         checkSize(width, height);
         Raster raster = reader.readRaster(0, null);
-        // libjpeg pads a truncated file with an end marker and only warns; Pillow refuses it.
+        // libjpeg pads a truncated file with an end marker and only warns; Pillow refuses it (even one that lacks
+        // nothing but the end marker).
         for (String w : warnings) {
-            if (w.contains("Premature end")) {
+            if (w.contains("Missing EOI") || w.contains("Premature end")) {
                 throw new ImageException("truncated or corrupt JPEG image (" + w + ")");
             }
         }
         int bands = raster.getNumBands();
-        JpegColor.Space space = JpegColor.space(encoded, bands);
-        byte[] rgb = JpegColor.toRgb(interleavedBytes(raster), width * height, space);
+        JpegMarkers markers = JpegMarkers.scan(encoded);
+        byte[] samples = interleavedBytes(raster);
+        JpegUpsampling.fixVerticalHalfComponents(samples, width, height, bands, markers);
+        byte[] rgb = JpegColor.toRgb(samples, width * height, JpegColor.space(markers, bands));
         return new RgbImage(width, height, rgb);
     }
 
@@ -173,14 +194,16 @@ public final class ImageDecoder {
         checkSize(header.width, header.height);
         checkSize(reader.getWidth(0), reader.getHeight(0));
         Raster r = reader.read(0).getRaster();
-        int depth = header.bitDepth;
+        // The raster's sample size, not the file's bit depth: ImageIO widens 1, 2 and 4-bit gray with a tRNS chunk
+        // to 8-bit gray + alpha, already scaled.
+        int bits = r.getSampleModel().getSampleSize(0);
         return switch (header.colorType) {
             // Pillow opens 16-bit gray as mode I (the 16-bit value) and convert("RGB") clamps it to 0..255, so all
             // levels above 255 turn white; 1, 2 and 4-bit gray are scaled to 0..255 (L;2 is *85, L;4 is *17).
-            case 0 -> fromSamples(r, GRAY, depth == 16 ? clampTo255(16) : scaleTo8(depth));
+            case 0 -> fromSamples(r, GRAY, bits == 16 ? CLAMP_16_TO_255 : scaleTo8(bits));
             // Pillow reads 16-bit RGB, RGBA and gray+alpha through "RGB;16B"/"RGBA;16B"/"LA;16B": the high byte.
-            case 2, 6 -> fromSamples(r, RGB, depth == 16 ? highByte() : scaleTo8(8));
-            case 4 -> fromSamples(r, GRAY, depth == 16 ? highByte() : scaleTo8(8));
+            case 2, 6 -> fromSamples(r, RGB, bits == 16 ? HIGH_BYTE : scaleTo8(bits));
+            case 4 -> fromSamples(r, GRAY, bits == 16 ? HIGH_BYTE : scaleTo8(bits));
             case 3 -> fromIndexed(r, header.palette);
             default -> throw new ImageException("truncated or corrupt PNG image (colour type " + header.colorType + ")");
         };
@@ -255,11 +278,15 @@ public final class ImageDecoder {
                 ? intAttr(gce, "transparentColorIndex") : 0;
 
         byte[] lut = paletteLut(palette);
-        Raster frame = reader.read(0).getRaster();
+        // Into an 8-bit destination: ImageIO's own image has as many bits per pixel as the palette needs and would
+        // cut off an index past the palette's end, which Pillow reads as gray.
+        ImageReadParam param = reader.getDefaultReadParam();
+        param.setDestination(new BufferedImage(frameWidth, frameHeight, BufferedImage.TYPE_BYTE_GRAY));
+        Raster frame = reader.read(0, param).getRaster();
         int w = (int) width;
         byte[] out = new byte[3 * w * (int) height];
-        for (int i = 0; i < w * (int) height; i++) {
-            System.arraycopy(lut, 3 * fill, out, 3 * i, 3);
+        for (int o = 0; o < out.length; o += 3) {
+            System.arraycopy(lut, 3 * fill, out, o, 3);
         }
         int[] row = new int[frame.getWidth()];
         for (int y = 0; y < frame.getHeight(); y++) {
@@ -326,6 +353,15 @@ public final class ImageDecoder {
 
     private static final int[] GRAY = {0, 0, 0};
     private static final int[] RGB = {0, 1, 2};
+    private static final byte[] HIGH_BYTE = new byte[1 << 16];
+    private static final byte[] CLAMP_16_TO_255 = new byte[1 << 16];
+
+    static {
+        for (int v = 0; v < 1 << 16; v++) {
+            HIGH_BYTE[v] = (byte) (v >> 8);
+            CLAMP_16_TO_255[v] = (byte) Math.min(v, 255);
+        }
+    }
 
     /** BMP and WebP: a palette, or gray or RGB samples of any width up to 16 bits, scaled to 8 bits. */
     private static RgbImage fromColorModel(BufferedImage image) {
@@ -346,7 +382,7 @@ public final class ImageDecoder {
         for (int c = 0; c < 3; c++) {
             int bits = sm.getSampleSize(bands[c]);
             // Pillow unpacks 5- and 6-bit BMP fields as v * 255 / max (BGR;15, BGR;16).
-            luts[c] = bits == 16 ? highByte() : scaleTo8(bits);
+            luts[c] = bits == 16 ? HIGH_BYTE : scaleTo8(bits);
         }
         return fromSamples(r, bands, luts);
     }
@@ -416,19 +452,4 @@ public final class ImageDecoder {
         return lut;
     }
 
-    private static byte[] highByte() {
-        byte[] lut = new byte[1 << 16];
-        for (int v = 0; v < lut.length; v++) {
-            lut[v] = (byte) (v >> 8);
-        }
-        return lut;
-    }
-
-    private static byte[] clampTo255(int bits) {
-        byte[] lut = new byte[1 << bits];
-        for (int v = 0; v < lut.length; v++) {
-            lut[v] = (byte) Math.min(v, 255);
-        }
-        return lut;
-    }
 }
