@@ -136,6 +136,10 @@ public final class ImageDecoder {
     // ---- JPEG
 
     private RgbImage decodeJpeg(ImageReader reader, byte[] encoded, List<String> warnings) throws IOException {
+        JpegMarkers markers = JpegMarkers.scan(encoded);
+        if (markers.arithmetic()) {
+            throw new ImageException("unsupported JPEG: arithmetic coding; re-encode it as a standard (Huffman-coded) JPEG");
+        }
         int width = reader.getWidth(0);
         int height = reader.getHeight(0);
         checkSize(width, height);
@@ -148,7 +152,6 @@ public final class ImageDecoder {
             }
         }
         int bands = raster.getNumBands();
-        JpegMarkers markers = JpegMarkers.scan(encoded);
         byte[] samples = interleavedBytes(raster);
         JpegUpsampling.fixVerticalHalfComponents(samples, width, height, bands, markers);
         byte[] rgb = JpegColor.toRgb(samples, width * height, JpegColor.space(markers, bands));

@@ -2,13 +2,21 @@ package dev.internvl.mesh.image;
 
 /**
  * What libjpeg notes from a JPEG's markers before the first scan: a JFIF (APP0) marker, an Adobe (APP14) marker's
- * colour transform (-1 without one), and each frame component's id and sampling factors.
+ * colour transform (-1 without one), the start-of-frame marker (its type says the coding process; -1 if none) and
+ * each frame component's id and sampling factors.
  */
-record JpegMarkers(boolean jfif, int adobeTransform, int[] componentIds, int[] hSampling, int[] vSampling) {
+record JpegMarkers(boolean jfif, int adobeTransform, int frameMarker, int[] componentIds, int[] hSampling,
+                   int[] vSampling) {
+
+    /** SOF9-11 and SOF13-15: arithmetic-coded frames. */
+    boolean arithmetic() {
+        return frameMarker >= 0xC9 && frameMarker != 0xCC;
+    }
 
     static JpegMarkers scan(byte[] d) {
         boolean jfif = false;
         int adobe = -1;
+        int frame = -1;
         int[] ids = new int[0];
         int[] h = new int[0];
         int[] v = new int[0];
@@ -39,6 +47,7 @@ record JpegMarkers(boolean jfif, int adobeTransform, int[] componentIds, int[] h
                 adobe = d[start + 11] & 0xFF;
             } else if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC
                     && size >= 6) {
+                frame = marker;
                 int n = d[start + 5] & 0xFF;
                 if (size >= 6 + 3 * n) {
                     ids = new int[n];
@@ -53,7 +62,7 @@ record JpegMarkers(boolean jfif, int adobeTransform, int[] componentIds, int[] h
             }
             p = start + size;
         }
-        return new JpegMarkers(jfif, adobe, ids, h, v);
+        return new JpegMarkers(jfif, adobe, frame, ids, h, v);
     }
 
     private static boolean ascii(byte[] d, int at, String s) {
