@@ -1,14 +1,10 @@
 package dev.internvl.mesh.image;
 
-import org.w3c.dom.NamedNodeMap;
-import org.w3c.dom.Node;
-
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.event.IIOReadWarningListener;
-import javax.imageio.metadata.IIOMetadata;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentSampleModel;
@@ -52,15 +48,17 @@ public final class ImageDecoder {
         }
         ImageFormat format = ImageFormat.detect(encoded);
         PngHeader png = format == ImageFormat.PNG ? PngHeader.scan(encoded) : null;
+        GifHeader gif = format == ImageFormat.GIF ? GifHeader.parse(encoded) : null;
+        byte[] input = gif != null && gif.interlaced() ? gif.withoutInterlaceFlag(encoded) : encoded;
         ImageReader reader = newReader(format);
         List<String> warnings = new ArrayList<>();
         reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
-        try (ByteArrayImageInputStream in = new ByteArrayImageInputStream(encoded)) {
+        try (ByteArrayImageInputStream in = new ByteArrayImageInputStream(input)) {
             reader.setInput(in, true, false);
             return switch (format) {
                 case JPEG -> decodeJpeg(reader, encoded, warnings);
                 case PNG -> decodePng(reader, png);
-                case GIF -> decodeGif(reader);
+                case GIF -> decodeGif(reader, gif);
                 case WEBP -> {
                     checkRiffComplete(encoded);
                     checkSize(reader.getWidth(0), reader.getHeight(0));
@@ -256,100 +254,33 @@ public final class ImageDecoder {
     /**
      * Pillow's first GIF frame: a canvas the size of the logical screen (grown to hold the frame), filled with the
      * frame's transparent index if it has one and index 0 otherwise, with the frame's pixels placed at its offset,
-     * then looked up in the local palette, else the global one, else read as gray.
+     * then looked up in the local palette, else the global one, else read as gray. ImageIO only decodes the LZW
+     * data, into an 8-bit destination: its own image has as many bits per pixel as the palette needs and would cut
+     * off an index past the palette's end, which Pillow reads as gray.
      */
-    private RgbImage decodeGif(ImageReader reader) throws IOException {
-        Node stream = reader.getStreamMetadata().getAsTree("javax_imageio_gif_stream_1.0");
-        IIOMetadata imageMetadata = reader.getImageMetadata(0);
-        Node image = imageMetadata.getAsTree("javax_imageio_gif_image_1.0");
-        Node screen = child(stream, "LogicalScreenDescriptor");
-        Node descriptor = child(image, "ImageDescriptor");
-        int left = intAttr(descriptor, "imageLeftPosition");
-        int top = intAttr(descriptor, "imageTopPosition");
-        int frameWidth = intAttr(descriptor, "imageWidth");
-        int frameHeight = intAttr(descriptor, "imageHeight");
-        long width = Math.max(screen != null ? intAttr(screen, "logicalScreenWidth") : 0, (long) left + frameWidth);
-        long height = Math.max(screen != null ? intAttr(screen, "logicalScreenHeight") : 0, (long) top + frameHeight);
-        checkSize(width, height);
-        Node table = child(image, "LocalColorTable");
-        if (table == null) {
-            table = child(stream, "GlobalColorTable");
-        }
-        byte[] palette = colorTable(table);
-        Node gce = child(image, "GraphicControlExtension");
-        int fill = gce != null && "TRUE".equalsIgnoreCase(attr(gce, "transparentColorFlag"))
-                ? intAttr(gce, "transparentColorIndex") : 0;
-
-        byte[] lut = paletteLut(palette);
-        // Into an 8-bit destination: ImageIO's own image has as many bits per pixel as the palette needs and would
-        // cut off an index past the palette's end, which Pillow reads as gray.
+    private RgbImage decodeGif(ImageReader reader, GifHeader gif) throws IOException {
+        checkSize(gif.canvasWidth(), gif.canvasHeight());
         ImageReadParam param = reader.getDefaultReadParam();
-        param.setDestination(new BufferedImage(frameWidth, frameHeight, BufferedImage.TYPE_BYTE_GRAY));
+        param.setDestination(new BufferedImage(gif.width(), gif.height(), BufferedImage.TYPE_BYTE_GRAY));
         Raster frame = reader.read(0, param).getRaster();
-        int w = (int) width;
-        byte[] out = new byte[3 * w * (int) height];
+        int[] rowOf = gif.interlaced() ? gif.storedRowOrder() : null;
+
+        byte[] lut = paletteLut(gif.palette());
+        int w = (int) gif.canvasWidth();
+        byte[] out = new byte[3 * w * (int) gif.canvasHeight()];
+        int fill = Math.max(gif.transparentIndex(), 0);
         for (int o = 0; o < out.length; o += 3) {
             System.arraycopy(lut, 3 * fill, out, o, 3);
         }
-        int[] row = new int[frame.getWidth()];
-        for (int y = 0; y < frame.getHeight(); y++) {
-            frame.getSamples(frame.getMinX(), frame.getMinY() + y, frame.getWidth(), 1, 0, row);
-            int o = 3 * ((top + y) * w + left);
+        int[] row = new int[gif.width()];
+        for (int y = 0; y < gif.height(); y++) {
+            frame.getSamples(0, y, gif.width(), 1, 0, row);
+            int o = 3 * ((gif.top() + (rowOf != null ? rowOf[y] : y)) * w + gif.left());
             for (int x = 0; x < row.length; x++, o += 3) {
                 System.arraycopy(lut, 3 * row[x], out, o, 3);
             }
         }
-        return new RgbImage(w, (int) height, out);
-    }
-
-    private static byte[] colorTable(Node table) {
-        if (table == null) {
-            return new byte[0];
-        }
-        List<Node> entries = children(table, "ColorTableEntry");
-        byte[] rgb = new byte[3 * entries.size()];
-        for (Node e : entries) {
-            int i = intAttr(e, "index");
-            if (i >= 0 && i < entries.size()) {
-                rgb[3 * i] = (byte) intAttr(e, "red");
-                rgb[3 * i + 1] = (byte) intAttr(e, "green");
-                rgb[3 * i + 2] = (byte) intAttr(e, "blue");
-            }
-        }
-        return rgb;
-    }
-
-    private static Node child(Node parent, String name) {
-        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n.getNodeName().equals(name)) {
-                return n;
-            }
-        }
-        return null;
-    }
-
-    private static List<Node> children(Node parent, String name) {
-        List<Node> out = new ArrayList<>();
-        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n.getNodeName().equals(name)) {
-                out.add(n);
-            }
-        }
-        return out;
-    }
-
-    private static String attr(Node node, String name) {
-        NamedNodeMap attrs = node.getAttributes();
-        Node a = attrs == null ? null : attrs.getNamedItem(name);
-        return a == null ? null : a.getNodeValue();
-    }
-
-    private static int intAttr(Node node, String name) {
-        String v = attr(node, name);
-        if (v == null) {
-            throw new ImageException("truncated or corrupt GIF image (no " + name + ")");
-        }
-        return Integer.parseInt(v);
+        return new RgbImage(w, (int) gif.canvasHeight(), out);
     }
 
     // ---- pixels to RGB

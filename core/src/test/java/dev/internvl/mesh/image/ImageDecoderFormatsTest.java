@@ -153,6 +153,18 @@ class ImageDecoderFormatsTest {
         }
     }
 
+    /** ImageIO writes interlaced GIFs; its reader alone loses rows of interlaced frames under 5 rows high. */
+    @Test
+    void interlacedGifsOfEveryHeight() throws IOException {
+        for (int h = 1; h <= 9; h++) {
+            BufferedImage bits = new BufferedImage(11, h, BufferedImage.TYPE_BYTE_BINARY);
+            for (int x = 0; x < 11; x++) {
+                bits.setRGB(x, x % h, 0xFFFFFF);
+            }
+            assertSameRgb("height " + h, bits, DECODER.decode(encode(bits, "gif")));
+        }
+    }
+
     @Test
     void bmp24BitAndSixteenBitFieldsScaleAsPillow() throws IOException {
         Random rnd = new Random(3);
