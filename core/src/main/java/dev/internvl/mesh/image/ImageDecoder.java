@@ -4,7 +4,6 @@ import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
-import javax.imageio.event.IIOReadWarningListener;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentSampleModel;
@@ -52,7 +51,7 @@ public final class ImageDecoder {
         byte[] input = gif != null && gif.interlaced() ? gif.withoutInterlaceFlag(encoded) : encoded;
         ImageReader reader = newReader(format);
         List<String> warnings = new ArrayList<>();
-        reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
+        reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
         try (ByteArrayImageInputStream in = new ByteArrayImageInputStream(input)) {
             reader.setInput(in, true, false);
             return switch (format) {
@@ -99,8 +98,8 @@ public final class ImageDecoder {
     }
 
     /**
-     * The JDK's own readers for JPEG, PNG, GIF and BMP (the checked-in behaviour), whatever else is on the class path;
-     * TwelveMonkeys for WebP.
+     * The JDK's own readers for JPEG, PNG, GIF and BMP, whose behaviour the Pillow-exactness here is built on, even
+     * when another plugin for the format is on the class path; TwelveMonkeys for WebP.
      */
     private static ImageReader newReader(ImageFormat format) {
         ImageReader fallback = null;
@@ -127,7 +126,7 @@ public final class ImageDecoder {
         long riffSize = (d[4] & 0xFFL) | (d[5] & 0xFFL) << 8 | (d[6] & 0xFFL) << 16 | (d[7] & 0xFFL) << 24;
         if (d.length < 8 + riffSize) {
             throw new ImageException(String.format(Locale.ROOT,
-                    "truncated or corrupt WEBP image (%,d bytes, its header says %,d)", d.length, 8 + riffSize));
+                    "truncated or corrupt WebP image (%,d bytes, its header says %,d)", d.length, 8 + riffSize));
         }
     }
 
@@ -192,61 +191,21 @@ public final class ImageDecoder {
     // ---- PNG
 
     private RgbImage decodePng(ImageReader reader, PngHeader header) throws IOException {
-        checkSize(header.width, header.height);
-        checkSize(reader.getWidth(0), reader.getHeight(0));
+        checkSize(header.width(), header.height());
         Raster r = reader.read(0).getRaster();
         // The raster's sample size, not the file's bit depth: ImageIO widens 1, 2 and 4-bit gray with a tRNS chunk
         // to 8-bit gray + alpha, already scaled.
         int bits = r.getSampleModel().getSampleSize(0);
-        return switch (header.colorType) {
+        return switch (header.colorType()) {
             // Pillow opens 16-bit gray as mode I (the 16-bit value) and convert("RGB") clamps it to 0..255, so all
             // levels above 255 turn white; 1, 2 and 4-bit gray are scaled to 0..255 (L;2 is *85, L;4 is *17).
             case 0 -> fromSamples(r, GRAY, bits == 16 ? CLAMP_16_TO_255 : scaleTo8(bits));
             // Pillow reads 16-bit RGB, RGBA and gray+alpha through "RGB;16B"/"RGBA;16B"/"LA;16B": the high byte.
             case 2, 6 -> fromSamples(r, RGB, bits == 16 ? HIGH_BYTE : scaleTo8(bits));
             case 4 -> fromSamples(r, GRAY, bits == 16 ? HIGH_BYTE : scaleTo8(bits));
-            case 3 -> fromIndexed(r, header.palette);
-            default -> throw new ImageException("truncated or corrupt PNG image (colour type " + header.colorType + ")");
+            case 3 -> fromIndexed(r, header.palette());
+            default -> throw new ImageException("truncated or corrupt PNG image (colour type " + header.colorType() + ")");
         };
-    }
-
-    /** The IHDR and PLTE chunks, read here because ImageIO's PNG metadata hides the palette's true length. */
-    private record PngHeader(long width, long height, int bitDepth, int colorType, byte[] palette) {
-        static PngHeader scan(byte[] d) {
-            byte[] palette = new byte[0];
-            long width = -1;
-            long height = -1;
-            int depth = -1;
-            int type = -1;
-            int p = 8;
-            while (p + 8 <= d.length) {
-                long length = u32(d, p);
-                String chunk = new String(d, p + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-                if (length > d.length - p - 12) {
-                    break;
-                }
-                int data = p + 8;
-                if (chunk.equals("IHDR") && length >= 13) {
-                    width = u32(d, data);
-                    height = u32(d, data + 4);
-                    depth = d[data + 8] & 0xFF;
-                    type = d[data + 9] & 0xFF;
-                } else if (chunk.equals("PLTE")) {
-                    palette = java.util.Arrays.copyOfRange(d, data, data + (int) (length / 3 * 3));
-                } else if (chunk.equals("IDAT") || chunk.equals("IEND")) {
-                    break;
-                }
-                p = data + (int) length + 4;
-            }
-            if (type < 0) {
-                throw new ImageException("truncated or corrupt PNG image (no IHDR chunk)");
-            }
-            return new PngHeader(width, height, depth, type, palette);
-        }
-
-        private static long u32(byte[] d, int p) {
-            return ((long) (d[p] & 0xFF) << 24) | ((d[p + 1] & 0xFF) << 16) | ((d[p + 2] & 0xFF) << 8) | (d[p + 3] & 0xFF);
-        }
     }
 
     // ---- GIF

@@ -63,7 +63,7 @@ class ImageDecoderErrorsTest {
         assertEquals("truncated or corrupt JPEG image (Truncated File - Missing EOI marker)",
                 error(Arrays.copyOf(jpeg, jpeg.length - 2)));
         byte[] webp = TestData.bytes(TestData.images().resolve("webp_lossless.webp"));
-        assertEquals("truncated or corrupt WEBP image (600 bytes, its header says " + String.format("%,d", webp.length) + ")",
+        assertEquals("truncated or corrupt WebP image (600 bytes, its header says " + String.format("%,d", webp.length) + ")",
                 error(Arrays.copyOf(webp, 600)));
     }
 
@@ -130,6 +130,7 @@ class ImageDecoderErrorsTest {
     void limitsMustBePositive() {
         assertThrows(IllegalArgumentException.class, () -> new ImageLimits(0, 1));
         assertThrows(IllegalArgumentException.class, () -> new ImageLimits(1, -1));
+        assertThrows(IllegalArgumentException.class, () -> new ImageLimits(1, ImageLimits.MAX_PIXELS + 1));
     }
 
     /** An 8-bit gray PNG header of any size, with a one-row image stream. */

@@ -35,8 +35,8 @@ class ImageDecoderFormatsTest {
     void goldenImagesDecodeBitExact() {
         JsonNode images = TestData.json(TestData.golden().resolve("manifest.json")).get("images");
         int checked = 0;
-        for (var it = images.fields(); it.hasNext(); checked++) {
-            var e = it.next();
+        for (var e : images.properties()) {
+            checked++;
             JsonNode info = e.getValue();
             RgbImage img = DECODER.decode(TestData.bytes(TestData.golden().resolve(info.get("file").asText())));
             assertEquals(info.get("width").asInt() + "x" + info.get("height").asInt(), img.width() + "x" + img.height(), e.getKey());
