@@ -1,13 +1,9 @@
 package dev.internvl.mesh.image;
 
-import org.w3c.dom.NamedNodeMap;
-import org.w3c.dom.Node;
-
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
-import javax.imageio.event.IIOReadWarningListener;
-import javax.imageio.metadata.IIOMetadata;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentSampleModel;
@@ -51,16 +47,23 @@ public final class ImageDecoder {
         }
         ImageFormat format = ImageFormat.detect(encoded);
         PngHeader png = format == ImageFormat.PNG ? PngHeader.scan(encoded) : null;
+        GifHeader gif = format == ImageFormat.GIF ? GifHeader.parse(encoded) : null;
+        byte[] input = gif != null && gif.interlaced() ? gif.withoutInterlaceFlag(encoded) : encoded;
         ImageReader reader = newReader(format);
         List<String> warnings = new ArrayList<>();
-        reader.addIIOReadWarningListener((IIOReadWarningListener) (source, warning) -> warnings.add(warning));
-        try (ByteArrayImageInputStream in = new ByteArrayImageInputStream(encoded)) {
+        reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+        try (ByteArrayImageInputStream in = new ByteArrayImageInputStream(input)) {
             reader.setInput(in, true, false);
             return switch (format) {
                 case JPEG -> decodeJpeg(reader, encoded, warnings);
                 case PNG -> decodePng(reader, png);
-                case GIF -> decodeGif(reader);
-                case BMP, WEBP -> {
+                case GIF -> decodeGif(reader, gif);
+                case WEBP -> {
+                    checkRiffComplete(encoded);
+                    checkSize(reader.getWidth(0), reader.getHeight(0));
+                    yield fromColorModel(reader.read(0));
+                }
+                case BMP -> {
                     checkSize(reader.getWidth(0), reader.getHeight(0));
                     yield fromColorModel(reader.read(0));
                 }
@@ -95,8 +98,8 @@ public final class ImageDecoder {
     }
 
     /**
-     * The JDK's own readers for JPEG, PNG, GIF and BMP (the checked-in behaviour), whatever else is on the class path;
-     * TwelveMonkeys for WebP.
+     * The JDK's own readers for JPEG, PNG, GIF and BMP, whose behaviour the Pillow-exactness here is built on, even
+     * when another plugin for the format is on the class path; TwelveMonkeys for WebP.
      */
     private static ImageReader newReader(ImageFormat format) {
         ImageReader fallback = null;
@@ -115,22 +118,40 @@ public final class ImageDecoder {
         return fallback;
     }
 
+    /**
+     * libwebp (through Pillow) refuses a file shorter than its RIFF header says; the WebP plugin would decode what
+     * is there.
+     */
+    private static void checkRiffComplete(byte[] d) {
+        long riffSize = (d[4] & 0xFFL) | (d[5] & 0xFFL) << 8 | (d[6] & 0xFFL) << 16 | (d[7] & 0xFFL) << 24;
+        if (d.length < 8 + riffSize) {
+            throw new ImageException(String.format(Locale.ROOT,
+                    "truncated or corrupt WebP image (%,d bytes, its header says %,d)", d.length, 8 + riffSize));
+        }
+    }
+
     // ---- JPEG
 
     private RgbImage decodeJpeg(ImageReader reader, byte[] encoded, List<String> warnings) throws IOException {
+        JpegMarkers markers = JpegMarkers.scan(encoded);
+        if (markers.arithmetic()) {
+            throw new ImageException("unsupported JPEG: arithmetic coding; re-encode it as a standard (Huffman-coded) JPEG");
+        }
         int width = reader.getWidth(0);
         int height = reader.getHeight(0);
         checkSize(width, height);
         Raster raster = reader.readRaster(0, null);
-        // libjpeg pads a truncated file with an end marker and only warns; Pillow refuses it.
+        // libjpeg pads a truncated file with an end marker and only warns; Pillow refuses it (even one that lacks
+        // nothing but the end marker).
         for (String w : warnings) {
-            if (w.contains("Premature end")) {
+            if (w.contains("Missing EOI") || w.contains("Premature end")) {
                 throw new ImageException("truncated or corrupt JPEG image (" + w + ")");
             }
         }
         int bands = raster.getNumBands();
-        JpegColor.Space space = JpegColor.space(encoded, bands);
-        byte[] rgb = JpegColor.toRgb(interleavedBytes(raster), width * height, space);
+        byte[] samples = interleavedBytes(raster);
+        JpegUpsampling.fixVerticalHalfComponents(samples, width, height, bands, markers);
+        byte[] rgb = JpegColor.toRgb(samples, width * height, JpegColor.space(markers, bands));
         return new RgbImage(width, height, rgb);
     }
 
@@ -170,59 +191,21 @@ public final class ImageDecoder {
     // ---- PNG
 
     private RgbImage decodePng(ImageReader reader, PngHeader header) throws IOException {
-        checkSize(header.width, header.height);
-        checkSize(reader.getWidth(0), reader.getHeight(0));
+        checkSize(header.width(), header.height());
         Raster r = reader.read(0).getRaster();
-        int depth = header.bitDepth;
-        return switch (header.colorType) {
+        // The raster's sample size, not the file's bit depth: ImageIO widens 1, 2 and 4-bit gray with a tRNS chunk
+        // to 8-bit gray + alpha, already scaled.
+        int bits = r.getSampleModel().getSampleSize(0);
+        return switch (header.colorType()) {
             // Pillow opens 16-bit gray as mode I (the 16-bit value) and convert("RGB") clamps it to 0..255, so all
             // levels above 255 turn white; 1, 2 and 4-bit gray are scaled to 0..255 (L;2 is *85, L;4 is *17).
-            case 0 -> fromSamples(r, GRAY, depth == 16 ? clampTo255(16) : scaleTo8(depth));
+            case 0 -> fromSamples(r, GRAY, bits == 16 ? CLAMP_16_TO_255 : scaleTo8(bits));
             // Pillow reads 16-bit RGB, RGBA and gray+alpha through "RGB;16B"/"RGBA;16B"/"LA;16B": the high byte.
-            case 2, 6 -> fromSamples(r, RGB, depth == 16 ? highByte() : scaleTo8(8));
-            case 4 -> fromSamples(r, GRAY, depth == 16 ? highByte() : scaleTo8(8));
-            case 3 -> fromIndexed(r, header.palette);
-            default -> throw new ImageException("truncated or corrupt PNG image (colour type " + header.colorType + ")");
+            case 2, 6 -> fromSamples(r, RGB, bits == 16 ? HIGH_BYTE : scaleTo8(bits));
+            case 4 -> fromSamples(r, GRAY, bits == 16 ? HIGH_BYTE : scaleTo8(bits));
+            case 3 -> fromIndexed(r, header.palette());
+            default -> throw new ImageException("truncated or corrupt PNG image (colour type " + header.colorType() + ")");
         };
-    }
-
-    /** The IHDR and PLTE chunks, read here because ImageIO's PNG metadata hides the palette's true length. */
-    private record PngHeader(long width, long height, int bitDepth, int colorType, byte[] palette) {
-        static PngHeader scan(byte[] d) {
-            byte[] palette = new byte[0];
-            long width = -1;
-            long height = -1;
-            int depth = -1;
-            int type = -1;
-            int p = 8;
-            while (p + 8 <= d.length) {
-                long length = u32(d, p);
-                String chunk = new String(d, p + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
-                if (length > d.length - p - 12) {
-                    break;
-                }
-                int data = p + 8;
-                if (chunk.equals("IHDR") && length >= 13) {
-                    width = u32(d, data);
-                    height = u32(d, data + 4);
-                    depth = d[data + 8] & 0xFF;
-                    type = d[data + 9] & 0xFF;
-                } else if (chunk.equals("PLTE")) {
-                    palette = java.util.Arrays.copyOfRange(d, data, data + (int) (length / 3 * 3));
-                } else if (chunk.equals("IDAT") || chunk.equals("IEND")) {
-                    break;
-                }
-                p = data + (int) length + 4;
-            }
-            if (type < 0) {
-                throw new ImageException("truncated or corrupt PNG image (no IHDR chunk)");
-            }
-            return new PngHeader(width, height, depth, type, palette);
-        }
-
-        private static long u32(byte[] d, int p) {
-            return ((long) (d[p] & 0xFF) << 24) | ((d[p + 1] & 0xFF) << 16) | ((d[p + 2] & 0xFF) << 8) | (d[p + 3] & 0xFF);
-        }
     }
 
     // ---- GIF
@@ -230,102 +213,48 @@ public final class ImageDecoder {
     /**
      * Pillow's first GIF frame: a canvas the size of the logical screen (grown to hold the frame), filled with the
      * frame's transparent index if it has one and index 0 otherwise, with the frame's pixels placed at its offset,
-     * then looked up in the local palette, else the global one, else read as gray.
+     * then looked up in the local palette, else the global one, else read as gray. ImageIO only decodes the LZW
+     * data, into an 8-bit destination: its own image has as many bits per pixel as the palette needs and would cut
+     * off an index past the palette's end, which Pillow reads as gray.
      */
-    private RgbImage decodeGif(ImageReader reader) throws IOException {
-        Node stream = reader.getStreamMetadata().getAsTree("javax_imageio_gif_stream_1.0");
-        IIOMetadata imageMetadata = reader.getImageMetadata(0);
-        Node image = imageMetadata.getAsTree("javax_imageio_gif_image_1.0");
-        Node screen = child(stream, "LogicalScreenDescriptor");
-        Node descriptor = child(image, "ImageDescriptor");
-        int left = intAttr(descriptor, "imageLeftPosition");
-        int top = intAttr(descriptor, "imageTopPosition");
-        int frameWidth = intAttr(descriptor, "imageWidth");
-        int frameHeight = intAttr(descriptor, "imageHeight");
-        long width = Math.max(screen != null ? intAttr(screen, "logicalScreenWidth") : 0, (long) left + frameWidth);
-        long height = Math.max(screen != null ? intAttr(screen, "logicalScreenHeight") : 0, (long) top + frameHeight);
-        checkSize(width, height);
-        Node table = child(image, "LocalColorTable");
-        if (table == null) {
-            table = child(stream, "GlobalColorTable");
-        }
-        byte[] palette = colorTable(table);
-        Node gce = child(image, "GraphicControlExtension");
-        int fill = gce != null && "TRUE".equalsIgnoreCase(attr(gce, "transparentColorFlag"))
-                ? intAttr(gce, "transparentColorIndex") : 0;
+    private RgbImage decodeGif(ImageReader reader, GifHeader gif) throws IOException {
+        checkSize(gif.canvasWidth(), gif.canvasHeight());
+        ImageReadParam param = reader.getDefaultReadParam();
+        param.setDestination(new BufferedImage(gif.width(), gif.height(), BufferedImage.TYPE_BYTE_GRAY));
+        Raster frame = reader.read(0, param).getRaster();
+        int[] rowOf = gif.interlaced() ? gif.storedRowOrder() : null;
 
-        byte[] lut = paletteLut(palette);
-        Raster frame = reader.read(0).getRaster();
-        int w = (int) width;
-        byte[] out = new byte[3 * w * (int) height];
-        for (int i = 0; i < w * (int) height; i++) {
-            System.arraycopy(lut, 3 * fill, out, 3 * i, 3);
+        byte[] lut = paletteLut(gif.palette());
+        int w = (int) gif.canvasWidth();
+        byte[] out = new byte[3 * w * (int) gif.canvasHeight()];
+        int fill = Math.max(gif.transparentIndex(), 0);
+        for (int o = 0; o < out.length; o += 3) {
+            System.arraycopy(lut, 3 * fill, out, o, 3);
         }
-        int[] row = new int[frame.getWidth()];
-        for (int y = 0; y < frame.getHeight(); y++) {
-            frame.getSamples(frame.getMinX(), frame.getMinY() + y, frame.getWidth(), 1, 0, row);
-            int o = 3 * ((top + y) * w + left);
+        int[] row = new int[gif.width()];
+        for (int y = 0; y < gif.height(); y++) {
+            frame.getSamples(0, y, gif.width(), 1, 0, row);
+            int o = 3 * ((gif.top() + (rowOf != null ? rowOf[y] : y)) * w + gif.left());
             for (int x = 0; x < row.length; x++, o += 3) {
                 System.arraycopy(lut, 3 * row[x], out, o, 3);
             }
         }
-        return new RgbImage(w, (int) height, out);
-    }
-
-    private static byte[] colorTable(Node table) {
-        if (table == null) {
-            return new byte[0];
-        }
-        List<Node> entries = children(table, "ColorTableEntry");
-        byte[] rgb = new byte[3 * entries.size()];
-        for (Node e : entries) {
-            int i = intAttr(e, "index");
-            if (i >= 0 && i < entries.size()) {
-                rgb[3 * i] = (byte) intAttr(e, "red");
-                rgb[3 * i + 1] = (byte) intAttr(e, "green");
-                rgb[3 * i + 2] = (byte) intAttr(e, "blue");
-            }
-        }
-        return rgb;
-    }
-
-    private static Node child(Node parent, String name) {
-        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n.getNodeName().equals(name)) {
-                return n;
-            }
-        }
-        return null;
-    }
-
-    private static List<Node> children(Node parent, String name) {
-        List<Node> out = new ArrayList<>();
-        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n.getNodeName().equals(name)) {
-                out.add(n);
-            }
-        }
-        return out;
-    }
-
-    private static String attr(Node node, String name) {
-        NamedNodeMap attrs = node.getAttributes();
-        Node a = attrs == null ? null : attrs.getNamedItem(name);
-        return a == null ? null : a.getNodeValue();
-    }
-
-    private static int intAttr(Node node, String name) {
-        String v = attr(node, name);
-        if (v == null) {
-            throw new ImageException("truncated or corrupt GIF image (no " + name + ")");
-        }
-        return Integer.parseInt(v);
+        return new RgbImage(w, (int) gif.canvasHeight(), out);
     }
 
     // ---- pixels to RGB
 
     private static final int[] GRAY = {0, 0, 0};
     private static final int[] RGB = {0, 1, 2};
+    private static final byte[] HIGH_BYTE = new byte[1 << 16];
+    private static final byte[] CLAMP_16_TO_255 = new byte[1 << 16];
+
+    static {
+        for (int v = 0; v < 1 << 16; v++) {
+            HIGH_BYTE[v] = (byte) (v >> 8);
+            CLAMP_16_TO_255[v] = (byte) Math.min(v, 255);
+        }
+    }
 
     /** BMP and WebP: a palette, or gray or RGB samples of any width up to 16 bits, scaled to 8 bits. */
     private static RgbImage fromColorModel(BufferedImage image) {
@@ -346,7 +275,7 @@ public final class ImageDecoder {
         for (int c = 0; c < 3; c++) {
             int bits = sm.getSampleSize(bands[c]);
             // Pillow unpacks 5- and 6-bit BMP fields as v * 255 / max (BGR;15, BGR;16).
-            luts[c] = bits == 16 ? highByte() : scaleTo8(bits);
+            luts[c] = bits == 16 ? HIGH_BYTE : scaleTo8(bits);
         }
         return fromSamples(r, bands, luts);
     }
@@ -416,19 +345,4 @@ public final class ImageDecoder {
         return lut;
     }
 
-    private static byte[] highByte() {
-        byte[] lut = new byte[1 << 16];
-        for (int v = 0; v < lut.length; v++) {
-            lut[v] = (byte) (v >> 8);
-        }
-        return lut;
-    }
-
-    private static byte[] clampTo255(int bits) {
-        byte[] lut = new byte[1 << bits];
-        for (int v = 0; v < lut.length; v++) {
-            lut[v] = (byte) Math.min(v, 255);
-        }
-        return lut;
-    }
 }

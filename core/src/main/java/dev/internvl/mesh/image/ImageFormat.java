@@ -6,18 +6,25 @@ import java.util.HexFormat;
 
 /** The encoded formats the decoder reads, recognised by their leading bytes as Pillow does (never by a file name). */
 public enum ImageFormat {
-    JPEG("jpeg"),
-    PNG("png"),
-    GIF("gif"),
-    BMP("bmp"),
-    WEBP("webp");
+    JPEG("JPEG", "jpeg"),
+    PNG("PNG", "png"),
+    GIF("GIF", "gif"),
+    BMP("BMP", "bmp"),
+    WEBP("WebP", "webp");
 
     static final String SUPPORTED = "JPEG, PNG, GIF, BMP or WebP";
 
+    private final String displayName;
     private final String imageIoName;
 
-    ImageFormat(String imageIoName) {
+    ImageFormat(String displayName, String imageIoName) {
+        this.displayName = displayName;
         this.imageIoName = imageIoName;
+    }
+
+    @Override
+    public String toString() {
+        return displayName;
     }
 
     String imageIoName() {

@@ -15,13 +15,15 @@ public record ImageLimits(long maxEncodedBytes, long maxPixels) {
      * bomb. Pillow refuses only at twice that, but one such image already costs 270 MB as 8-bit RGB.
      */
     public static final long DEFAULT_MAX_PIXELS = 89_478_485L;
+    /** The most pixels one 8-bit RGB array can hold. */
+    public static final long MAX_PIXELS = (Integer.MAX_VALUE - 8) / 3;
 
     public ImageLimits {
         if (maxEncodedBytes <= 0) {
             throw new IllegalArgumentException("maxEncodedBytes must be positive, got " + maxEncodedBytes);
         }
-        if (maxPixels <= 0) {
-            throw new IllegalArgumentException("maxPixels must be positive, got " + maxPixels);
+        if (maxPixels <= 0 || maxPixels > MAX_PIXELS) {
+            throw new IllegalArgumentException("maxPixels must be in 1.." + MAX_PIXELS + ", got " + maxPixels);
         }
     }
 

@@ -34,21 +34,20 @@ final class JpegColor {
     }
 
     /** The colour space libjpeg assumes for a JPEG with {@code components} components. */
-    static Space space(byte[] jpeg, int components) {
-        Markers m = Markers.scan(jpeg);
+    static Space space(JpegMarkers m, int components) {
         return switch (components) {
             case 1 -> Space.GRAY;
             case 3 -> {
-                if (m.jfif) {
+                if (m.jfif()) {
                     yield Space.YCBCR;
                 }
-                if (m.adobeTransform >= 0) {
-                    yield m.adobeTransform == 0 ? Space.RGB : Space.YCBCR;
+                if (m.adobeTransform() >= 0) {
+                    yield m.adobeTransform() == 0 ? Space.RGB : Space.YCBCR;
                 }
-                yield m.componentIds.length == 3 && m.componentIds[0] == 'R' && m.componentIds[1] == 'G'
-                        && m.componentIds[2] == 'B' ? Space.RGB : Space.YCBCR;
+                yield m.componentIds().length == 3 && m.componentIds()[0] == 'R' && m.componentIds()[1] == 'G'
+                        && m.componentIds()[2] == 'B' ? Space.RGB : Space.YCBCR;
             }
-            case 4 -> m.adobeTransform > 0 ? Space.YCCK : Space.CMYK;
+            case 4 -> m.adobeTransform() > 0 ? Space.YCCK : Space.CMYK;
             default -> throw new ImageException("unsupported JPEG: " + components + " colour components (1, 3 or 4 are supported)");
         };
     }
@@ -122,61 +121,5 @@ final class JpegColor {
 
     private static byte clamp(int v) {
         return (byte) (v < 0 ? 0 : Math.min(v, 255));
-    }
-
-    /** What libjpeg notes from the markers before the first scan: JFIF (APP0), Adobe (APP14) and the component ids. */
-    record Markers(boolean jfif, int adobeTransform, int[] componentIds) {
-        static Markers scan(byte[] d) {
-            boolean jfif = false;
-            int adobe = -1;
-            int[] ids = new int[0];
-            int p = 2;
-            while (p + 4 <= d.length && (d[p] & 0xFF) == 0xFF) {
-                int marker = d[p + 1] & 0xFF;
-                if (marker == 0xFF) { // fill byte
-                    p++;
-                    continue;
-                }
-                if (marker == 0xDA || marker == 0xD9) { // SOS, EOI
-                    break;
-                }
-                if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) { // no length field
-                    p += 2;
-                    continue;
-                }
-                int length = ((d[p + 2] & 0xFF) << 8) | (d[p + 3] & 0xFF);
-                int start = p + 4;
-                int size = length - 2;
-                if (size < 0 || start + size > d.length) {
-                    break;
-                }
-                // libjpeg looks at the first 14 bytes of APPn; JFIF needs all 14, Adobe 12.
-                if (marker == 0xE0 && size >= 14 && ascii(d, start, "JFIF\0")) {
-                    jfif = true;
-                } else if (marker == 0xEE && size >= 12 && ascii(d, start, "Adobe")) {
-                    adobe = d[start + 11] & 0xFF;
-                } else if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC
-                        && size >= 6) {
-                    int n = d[start + 5] & 0xFF;
-                    if (size >= 6 + 3 * n) {
-                        ids = new int[n];
-                        for (int i = 0; i < n; i++) {
-                            ids[i] = d[start + 6 + 3 * i] & 0xFF;
-                        }
-                    }
-                }
-                p = start + size;
-            }
-            return new Markers(jfif, adobe, ids);
-        }
-
-        private static boolean ascii(byte[] d, int at, String s) {
-            for (int i = 0; i < s.length(); i++) {
-                if (d[at + i] != s.charAt(i)) {
-                    return false;
-                }
-            }
-            return true;
-        }
     }
 }

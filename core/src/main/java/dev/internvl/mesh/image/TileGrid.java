@@ -26,10 +26,10 @@ public record TileGrid(int cols, int rows) {
 
     /**
      * The model card's {@code find_closest_aspect_ratio}: among all grids with {@code minTiles <= cols*rows <=
-     * maxTiles}, visited by increasing tile count, the one whose cols/rows is closest to width/height. An exactly
-     * equal distance replaces the best so far only when the image has more than half the pixels of the later grid
-     * at {@code tileSize}, so large images get more tiles (1411x1411 gives 3x3 at max 12, not 1x1). Within one tile
-     * count the order of the grids never changes the outcome.
+     * maxTiles}, visited by increasing tile count (within one count in the reference's order, see
+     * {@link CandidateOrder}), the one whose cols/rows is closest to width/height. An exactly equal distance
+     * replaces the best so far only when the image has more than half the pixels of the later grid at
+     * {@code tileSize}, so large images get more tiles (1411x1411 gives 3x3 at max 12, not 1x1).
      *
      * @throws IllegalArgumentException when the bounds make no sense (min below 1, max below min or above
      *                                  {@link #MAX_TILES}, size not positive)
@@ -45,21 +45,17 @@ public record TileGrid(int cols, int rows) {
         double bestDiff = Double.POSITIVE_INFINITY;
         int bestCols = 1;
         int bestRows = 1;
-        for (int n = minTiles; n <= maxTiles; n++) {
-            for (int cols = 1; cols <= n; cols++) {
-                if (n % cols != 0) {
-                    continue;
-                }
-                int rows = n / cols;
-                double diff = Math.abs(aspect - (double) cols / rows);
-                if (diff < bestDiff) {
-                    bestDiff = diff;
-                    bestCols = cols;
-                    bestRows = rows;
-                } else if (diff == bestDiff && area > 0.5 * tileSize * tileSize * cols * rows) {
-                    bestCols = cols;
-                    bestRows = rows;
-                }
+        for (int[] candidate : CandidateOrder.of(minTiles, maxTiles)) {
+            int cols = candidate[0];
+            int rows = candidate[1];
+            double diff = Math.abs(aspect - (double) cols / rows);
+            if (diff < bestDiff) {
+                bestDiff = diff;
+                bestCols = cols;
+                bestRows = rows;
+            } else if (diff == bestDiff && area > 0.5 * tileSize * tileSize * cols * rows) {
+                bestCols = cols;
+                bestRows = rows;
             }
         }
         return new TileGrid(bestCols, bestRows);

@@ -18,7 +18,7 @@ import java.util.function.Consumer;
 
 /**
  * {@code preprocess_cases}: decode, tile and normalise each case's image as the model card does, and compare with the
- * manifest (decoded size and sha256, grid, tile count, thumbnail) and the case's golden tensors: the decoded image
+ * manifest (decoded size and sha256, grid, resized size, tile count, thumbnail) and the case's golden tensors: the decoded image
  * ({@code decoded_u8} or its 7-pixel sample {@code decoded_u8_sub}), the 8-bit tiles ({@code tiles_u8_sub},
  * {@code tiles_u8_row_sums}), all exact, and the per-tile statistics of pixel_values within the pixel tolerance.
  * Everything comes from the manifest, so any golden directory of this format works.
@@ -72,6 +72,10 @@ public final class PreprocessSuite implements GoldenSuite {
         if (c.has("grid_cols_rows")) {
             b.exact("grid", p.grid().cols() + "x" + p.grid().rows(),
                     c.get("grid_cols_rows").get(0).asInt() + "x" + c.get("grid_cols_rows").get(1).asInt());
+        }
+        if (c.has("resized_size")) {
+            b.exact("resized_size", p.grid().cols() * tileSize + "x" + p.grid().rows() * tileSize,
+                    c.get("resized_size").get(0).asInt() + "x" + c.get("resized_size").get(1).asInt());
         }
         if (c.has("num_tiles")) {
             b.exact("num_tiles", p.numTiles(), c.get("num_tiles").asInt());
