@@ -34,10 +34,49 @@ public final class ImageDecoder {
         return limits;
     }
 
+    /** What an image's header says: enough to plan its tiles without decoding a pixel. */
+    public record ImageInfo(ImageFormat format, int width, int height) {
+    }
+
     /**
-     * @throws ImageException when the bytes are empty, over a limit, of a format we do not read, truncated or corrupt
+     * Reads only the header: the format and the size Pillow would see, checked against the limits.
+     *
+     * @throws ImageException as {@link #decode} does for what a header shows
      */
-    public RgbImage decode(byte[] encoded) {
+    public ImageInfo probe(byte[] encoded) {
+        ImageFormat format = checkBytes(encoded);
+        long width;
+        long height;
+        switch (format) {
+            case PNG -> {
+                PngHeader png = PngHeader.scan(encoded);
+                width = png.width();
+                height = png.height();
+            }
+            case GIF -> {
+                GifHeader gif = GifHeader.parse(encoded);
+                width = gif.canvasWidth();
+                height = gif.canvasHeight();
+            }
+            default -> {
+                ImageReader reader = newReader(format);
+                try (ByteArrayImageInputStream in = new ByteArrayImageInputStream(encoded)) {
+                    reader.setInput(in, true, true);
+                    width = reader.getWidth(0);
+                    height = reader.getHeight(0);
+                } catch (IOException | RuntimeException e) {
+                    throw corrupt(format, e);
+                } finally {
+                    reader.dispose();
+                }
+            }
+        }
+        checkSize(width, height);
+        return new ImageInfo(format, (int) width, (int) height);
+    }
+
+    /** The format of bytes that are not empty and within the byte limit. */
+    private ImageFormat checkBytes(byte[] encoded) {
         if (encoded == null || encoded.length == 0) {
             throw new ImageException("empty image: no image bytes were sent");
         }
@@ -45,7 +84,14 @@ public final class ImageDecoder {
             throw new ImageException(String.format(Locale.ROOT, "image too large: %,d bytes, the limit is %,d bytes",
                     encoded.length, limits.maxEncodedBytes()));
         }
-        ImageFormat format = ImageFormat.detect(encoded);
+        return ImageFormat.detect(encoded);
+    }
+
+    /**
+     * @throws ImageException when the bytes are empty, over a limit, of a format we do not read, truncated or corrupt
+     */
+    public RgbImage decode(byte[] encoded) {
+        ImageFormat format = checkBytes(encoded);
         PngHeader png = format == ImageFormat.PNG ? PngHeader.scan(encoded) : null;
         GifHeader gif = format == ImageFormat.GIF ? GifHeader.parse(encoded) : null;
         byte[] input = gif != null && gif.interlaced() ? gif.withoutInterlaceFlag(encoded) : encoded;
