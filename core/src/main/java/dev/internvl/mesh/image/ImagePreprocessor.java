@@ -55,7 +55,7 @@ public final class ImagePreprocessor {
                 tiles.add(grid.tiles() == 1 ? resized : resized.crop(col * tileSize, row * tileSize, tileSize, tileSize));
             }
         }
-        boolean addThumbnail = thumbnail && grid.tiles() != 1;
+        boolean addThumbnail = grid.hasThumbnail(thumbnail);
         if (addThumbnail) {
             tiles.add(BicubicResampler.resize(image, tileSize, tileSize));
         }

@@ -24,6 +24,16 @@ public record TileGrid(int cols, int rows) {
         return cols * rows;
     }
 
+    /** Whether a thumbnail follows the grid tiles: only when thumbnails are on and the grid has several tiles. */
+    public boolean hasThumbnail(boolean thumbnails) {
+        return thumbnails && tiles() != 1;
+    }
+
+    /** Tiles the vision tower sees for this grid: the grid's and, where there is one, the thumbnail. */
+    public int tilesWithThumbnail(boolean thumbnails) {
+        return tiles() + (hasThumbnail(thumbnails) ? 1 : 0);
+    }
+
     /**
      * The model card's {@code find_closest_aspect_ratio}: among all grids with {@code minTiles <= cols*rows <=
      * maxTiles}, visited by increasing tile count (within one count in the reference's order, see

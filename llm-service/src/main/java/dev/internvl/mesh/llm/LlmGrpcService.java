@@ -17,6 +17,7 @@ import dev.internvl.mesh.proto.v1.PromptSegment;
 import dev.internvl.mesh.proto.v1.TokenLogprob;
 import dev.internvl.mesh.proto.v1.Usage;
 import dev.internvl.mesh.sampling.SamplingParams;
+import dev.internvl.mesh.serving.FailedTier;
 import dev.internvl.mesh.serving.WireTensors;
 import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.grpc.Status;
@@ -240,6 +241,7 @@ final class LlmGrpcService extends LlmServiceGrpc.LlmServiceImplBase {
         }
 
         void fail(Throwable error) {
+            io.grpc.Metadata trailers = error instanceof StatusRuntimeException s && s.getTrailers() != null ? s.getTrailers() : new io.grpc.Metadata();
             Status status = switch (error) {
                 case StatusRuntimeException s -> s.getStatus();
                 case IllegalArgumentException e -> Status.INVALID_ARGUMENT.withDescription(e.getMessage());
@@ -250,11 +252,15 @@ final class LlmGrpcService extends LlmServiceGrpc.LlmServiceImplBase {
                 }
             };
             if (!cancelled) {
-                close(status);
+                close(status, trailers);
             }
         }
 
-        private synchronized void close(Status status) {
+        private void close(Status status) {
+            close(status, new io.grpc.Metadata());
+        }
+
+        private synchronized void close(Status status, io.grpc.Metadata trailers) {
             if (closed) {
                 return;
             }
@@ -263,7 +269,7 @@ final class LlmGrpcService extends LlmServiceGrpc.LlmServiceImplBase {
             if (status.isOk()) {
                 response.onCompleted();
             } else {
-                response.onError(status.asRuntimeException());
+                response.onError(status.asRuntimeException(trailers));
             }
         }
     }
@@ -278,8 +284,8 @@ final class LlmGrpcService extends LlmServiceGrpc.LlmServiceImplBase {
             if (code == Status.Code.CANCELLED) {
                 return s;
             }
-            return Status.UNAVAILABLE.withDescription("the vision tier could not encode the image of segment " + segment
-                    + ": " + code + (s.getStatus().getDescription() == null ? "" : " " + s.getStatus().getDescription())).asRuntimeException();
+            return FailedTier.mark(Status.UNAVAILABLE.withDescription("the vision tier could not encode the image of segment " + segment
+                    + ": " + code + (s.getStatus().getDescription() == null ? "" : " " + s.getStatus().getDescription())), FailedTier.VISION);
         }
         if (cause instanceof IllegalArgumentException e) {
             return Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();

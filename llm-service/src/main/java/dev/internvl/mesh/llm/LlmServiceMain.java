@@ -7,9 +7,9 @@ import dev.internvl.mesh.engine.GenerationEngine;
 import dev.internvl.mesh.model.llm.KvBlockPool;
 import dev.internvl.mesh.model.llm.Qwen2Model;
 import dev.internvl.mesh.proto.v1.ModelInfo;
-import dev.internvl.mesh.proto.v1.TilingOptions;
 import dev.internvl.mesh.serving.GrpcServer;
 import dev.internvl.mesh.serving.MetricsServer;
+import dev.internvl.mesh.serving.ModelInfos;
 import dev.internvl.mesh.serving.Settings;
 import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -63,16 +63,7 @@ public final class LlmServiceMain {
         String visionAddr = s.string("VISION_ADDR", "127.0.0.1:50051");
         VisionClient vision = new VisionClient(NettyChannelBuilder.forTarget(visionAddr).usePlaintext()
                 .maxInboundMessageSize(64 << 20).build(), s.duration("LLM_VISION_TIMEOUT", Duration.ofSeconds(120)).toMillis());
-        ModelInfo info = ModelInfo.newBuilder()
-                .setModelName(modelDir.getFileName().toString())
-                .setLlmHiddenSize(config.llm().hiddenSize())
-                .setVocabSize(config.llm().vocabSize())
-                .setMaxContextTokens(config.llm().maxPositionEmbeddings())
-                .setImageTokensPerTile(config.numImageTokens())
-                .setTileSize(config.vision().imageSize())
-                .setDefaultTiling(TilingOptions.newBuilder().setMinTiles(config.minDynamicPatch())
-                        .setMaxTiles(config.maxDynamicPatch()).setUseThumbnail(config.useThumbnail()))
-                .build();
+        ModelInfo info = ModelInfos.describe(config, modelDir.getFileName().toString());
         PrometheusRegistry registry = new PrometheusRegistry();
         LlmMetrics metrics = new LlmMetrics(registry, engine);
         String host = s.string("LLM_HOST", "127.0.0.1");

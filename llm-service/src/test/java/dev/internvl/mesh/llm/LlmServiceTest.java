@@ -249,7 +249,10 @@ class LlmServiceTest {
                 .addSegments(tokens(1, 2))
                 .addSegments(PromptSegment.newBuilder().setImage(ImageInput.newBuilder().setImage(com.google.protobuf.ByteString.copyFrom(new byte[]{1, 2, 3}))))
                 .setSampling(greedy(1)).build();
-        assertStatus(Status.Code.UNAVAILABLE, "the vision tier could not encode the image of segment 1", request);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> run(request));
+        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains("the vision tier could not encode the image of segment 1"));
+        assertEquals(java.util.Optional.of("vision"), dev.internvl.mesh.serving.FailedTier.of(e), "marked as the vision tier's failure");
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5), "fails fast");
         // Text still works.
         assertEquals(2, run(text(new int[]{1, 2, 3}, greedy(2))).ids().length);

@@ -39,9 +39,12 @@ public final class HttpExchange {
     private final AtomicBoolean responded = new AtomicBoolean();
     private final List<Runnable> onClose = new ArrayList<>();
     private volatile int status;
+    private final AtomicBoolean completed = new AtomicBoolean();
+    private final java.util.function.IntConsumer onCompleted;
 
-    HttpExchange(ChannelHandlerContext ctx, FullHttpRequest request, ObjectMapper json) {
+    HttpExchange(ChannelHandlerContext ctx, FullHttpRequest request, ObjectMapper json, java.util.function.IntConsumer onCompleted) {
         this.ctx = ctx;
+        this.onCompleted = onCompleted;
         this.request = request;
         this.json = json;
         ByteBuf content = request.content();
@@ -52,6 +55,7 @@ public final class HttpExchange {
             synchronized (onClose) {
                 onClose.forEach(Runnable::run);
             }
+            complete();
         });
     }
 
@@ -101,8 +105,10 @@ public final class HttpExchange {
         send(statusCode, contentType, text.getBytes(StandardCharsets.UTF_8), List.of());
     }
 
-    public void sendError(ApiError error, String... extraHeaders) {
-        send(error.status(), "application/json", error.toJson(json).toString().getBytes(StandardCharsets.UTF_8), List.of(extraHeaders));
+    public void sendError(ApiError error) {
+        List<String> headers = error.retryAfterSeconds() > 0
+                ? List.of(HttpHeaderNames.RETRY_AFTER.toString(), Integer.toString(error.retryAfterSeconds())) : List.of();
+        send(error.status(), "application/json", error.toJson(json).toString().getBytes(StandardCharsets.UTF_8), headers);
     }
 
     private void send(int statusCode, String contentType, byte[] bytes, List<String> extraHeaders) {
@@ -121,6 +127,14 @@ public final class HttpExchange {
         var future = ctx.writeAndFlush(response);
         if (!keepAlive) {
             future.addListener(ChannelFutureListener.CLOSE);
+        }
+        complete();
+    }
+
+    /** Reports the exchange's end once: its response written, or the client gone. */
+    private void complete() {
+        if (completed.compareAndSet(false, true)) {
+            onCompleted.accept(status == 0 ? 499 : status);
         }
     }
 
@@ -160,6 +174,7 @@ public final class HttpExchange {
             if (!keepAlive) {
                 future.addListener(ChannelFutureListener.CLOSE);
             }
+            complete();
         }
     }
 }

@@ -31,6 +31,12 @@ import java.util.Map;
 public final class HttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
 
+    /** Hears every exchange's end: the route it matched ("unmatched" if none), its status and duration. */
+    @FunctionalInterface
+    public interface Observer {
+        void completed(String route, int status, long nanos);
+    }
+
     /** Answers one exchange; may respond later from another thread. */
     @FunctionalInterface
     public interface Handler {
@@ -55,6 +61,8 @@ public final class HttpServer implements AutoCloseable {
         private final Map<String, Handler> routes = new LinkedHashMap<>();
         private int maxBodyBytes = 64 << 20;
         private ObjectMapper json = new ObjectMapper();
+        private Observer observer = (route, status, nanos) -> {
+        };
 
         private Builder(String host, int port) {
             this.host = host;
@@ -71,6 +79,11 @@ public final class HttpServer implements AutoCloseable {
             return this;
         }
 
+        public Builder observer(Observer o) {
+            this.observer = o;
+            return this;
+        }
+
         public Builder json(ObjectMapper mapper) {
             this.json = mapper;
             return this;
@@ -81,6 +94,7 @@ public final class HttpServer implements AutoCloseable {
             Map<String, Handler> table = Map.copyOf(routes);
             ObjectMapper mapper = json;
             int limit = maxBodyBytes;
+            Observer seen = observer;
             ServerBootstrap bootstrap = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
@@ -88,7 +102,7 @@ public final class HttpServer implements AutoCloseable {
                             ch.pipeline().addLast(new HttpServerCodec());
                             ch.pipeline().addLast(new HttpServerExpectContinueHandler());
                             ch.pipeline().addLast(new HttpObjectAggregator(limit, true));
-                            ch.pipeline().addLast(new Dispatcher(table, mapper));
+                            ch.pipeline().addLast(new Dispatcher(table, mapper, seen));
                         }
                     });
             Channel channel = bootstrap.bind(new InetSocketAddress(host, port)).sync().channel();
@@ -110,23 +124,29 @@ public final class HttpServer implements AutoCloseable {
     private static final class Dispatcher extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final Map<String, Handler> routes;
         private final ObjectMapper json;
+        private final Observer observer;
 
-        Dispatcher(Map<String, Handler> routes, ObjectMapper json) {
+        Dispatcher(Map<String, Handler> routes, ObjectMapper json, Observer observer) {
             this.routes = routes;
             this.json = json;
+            this.observer = observer;
         }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            HttpExchange exchange = new HttpExchange(ctx, request, json);
+            long start = System.nanoTime();
+            String uri = request.uri();
+            String path = uri.indexOf('?') < 0 ? uri : uri.substring(0, uri.indexOf('?'));
+            String route = match(request.method().name(), path);
+            HttpExchange exchange = new HttpExchange(ctx, request, json,
+                    status -> observer.completed(route == null ? "unmatched" : route, status, System.nanoTime() - start));
             if (!request.decoderResult().isSuccess()) {
                 exchange.sendError(ApiError.invalidRequest("Malformed HTTP request.", null));
                 return;
             }
-            String path = exchange.path();
-            Handler handler = routes.get(exchange.method() + " " + path);
+            Handler handler = route == null ? null : routes.get(route);
             if (handler == null) {
-                boolean pathKnown = routes.keySet().stream().anyMatch(k -> k.endsWith(" " + path));
+                boolean pathKnown = routes.keySet().stream().anyMatch(k -> matches(k.substring(k.indexOf(' ') + 1), path));
                 exchange.sendError(pathKnown
                         ? new ApiError(405, "invalid_request_error", "Method " + exchange.method() + " is not allowed on " + path + ".", null, null)
                         : new ApiError(404, "invalid_request_error", "Unknown request URL: " + exchange.method() + " " + path + ".", null, "unknown_url"));
@@ -142,6 +162,20 @@ public final class HttpServer implements AutoCloseable {
             }
         }
 
+        /** The route key for a request: exact paths first, then patterns with {@code {name}} segments. */
+        private String match(String method, String path) {
+            String exact = method + " " + path;
+            if (routes.containsKey(exact)) {
+                return exact;
+            }
+            for (String key : routes.keySet()) {
+                if (key.startsWith(method + " ") && matches(key.substring(method.length() + 1), path)) {
+                    return key;
+                }
+            }
+            return null;
+        }
+
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof TooLongFrameException) {
@@ -151,5 +185,33 @@ public final class HttpServer implements AutoCloseable {
             }
             ctx.close();
         }
+    }
+
+    /** Whether {@code path} fits {@code pattern}, where a {@code {name}} segment matches any one segment. */
+    static boolean matches(String pattern, String path) {
+        String[] p = pattern.split("/", -1);
+        String[] a = path.split("/", -1);
+        if (p.length != a.length) {
+            return false;
+        }
+        for (int i = 0; i < p.length; i++) {
+            boolean variable = p[i].startsWith("{") && p[i].endsWith("}");
+            if (variable ? a[i].isEmpty() : !p[i].equals(a[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The value of the {@code {name}} segment of {@code pattern} in {@code path}. */
+    public static String pathParameter(String pattern, String path, String name) {
+        String[] p = pattern.split("/", -1);
+        String[] a = path.split("/", -1);
+        for (int i = 0; i < p.length && i < a.length; i++) {
+            if (p[i].equals("{" + name + "}")) {
+                return java.net.URLDecoder.decode(a[i], java.nio.charset.StandardCharsets.UTF_8);
+            }
+        }
+        throw new IllegalArgumentException(pattern + " has no {" + name + "}");
     }
 }

@@ -12,6 +12,7 @@ public final class ApiError extends RuntimeException {
     private final String type;
     private final String param;
     private final String code;
+    private int retryAfterSeconds;
 
     public ApiError(int status, String type, String message, String param, String code) {
         super(message);
@@ -27,6 +28,17 @@ public final class ApiError extends RuntimeException {
 
     public static ApiError invalidRequest(String message, String param, String code) {
         return new ApiError(400, "invalid_request_error", message, param, code);
+    }
+
+    /** Sets the seconds a client should wait before retrying (sent as {@code Retry-After}). */
+    public ApiError retryAfter(int seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
+    }
+
+    /** 0 when the client need not wait. */
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public int status() {

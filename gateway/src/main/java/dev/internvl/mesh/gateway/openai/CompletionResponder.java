@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * Writes a generation as the OpenAI API does: one {@code chat.completion} object, or with {@code stream: true} a
  * first chunk with the role, content chunks, a last chunk with the finish reason, an optional usage chunk, then
- * {@code [DONE]}. An error after the stream started is sent as an event carrying the error object.
+ * {@code [DONE]}. The stream opens with the first event, so an error before any token is still a plain HTTP error
+ * with its status; an error after that is sent as an event carrying the error object.
  */
 public final class CompletionResponder implements ChatListener {
     private final HttpExchange exchange;
@@ -39,9 +40,9 @@ public final class CompletionResponder implements ChatListener {
         this.logprobContent = json.createArrayNode();
     }
 
-    /** Sends the stream's opening chunk; for non-streaming responses nothing is sent until the end. */
-    public void start() {
-        if (stream) {
+    /** Opens the event stream with the chunk that names the role, if that has not happened yet. */
+    private void open() {
+        if (events == null) {
             events = exchange.startEventStream();
             ObjectNode delta = json.createObjectNode().put("role", "assistant").put("content", "");
             events.send(chunk(delta, null, null).toString());
@@ -49,7 +50,7 @@ public final class CompletionResponder implements ChatListener {
     }
 
     @Override
-    public void onDelta(String text, List<TokenInfo> tokens) {
+    public synchronized void onDelta(String text, List<TokenInfo> tokens) {
         ArrayNode tokenLogprobs = logprobs ? logprobEntries(tokens) : null;
         if (!stream) {
             content.append(text);
@@ -61,11 +62,12 @@ public final class CompletionResponder implements ChatListener {
         if (text.isEmpty() && tokenLogprobs == null) {
             return;
         }
+        open();
         events.send(chunk(json.createObjectNode().put("content", text), null, tokenLogprobs).toString());
     }
 
     @Override
-    public void onComplete(String finishReason, Usage usage) {
+    public synchronized void onComplete(String finishReason, Usage usage) {
         if (!stream) {
             ObjectNode body = base("chat.completion");
             ObjectNode choice = body.putArray("choices").addObject();
@@ -81,6 +83,7 @@ public final class CompletionResponder implements ChatListener {
             exchange.sendJson(200, body);
             return;
         }
+        open();
         events.send(chunk(json.createObjectNode(), finishReason, null).toString());
         if (includeUsage) {
             ObjectNode last = base("chat.completion.chunk");
@@ -93,8 +96,8 @@ public final class CompletionResponder implements ChatListener {
     }
 
     @Override
-    public void onError(ApiError error) {
-        if (!stream) {
+    public synchronized void onError(ApiError error) {
+        if (events == null) {
             exchange.sendError(error);
             return;
         }
