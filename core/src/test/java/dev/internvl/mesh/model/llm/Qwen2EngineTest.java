@@ -90,10 +90,10 @@ class Qwen2EngineTest {
         assertEquals(cache.blockCount(), cache.freeBlocks());
     }
 
-    /** Batches of 3 (streaming kernel), 9 and 20 (both kernels' multi-row forms) sequences of different lengths. */
+    /** Batches of 3 and 9 (the streaming kernel, one and several x-row groups) and 50 (the packed kernel). */
     @Test
     void batchedDecodeEqualsEachAlone() throws KvCacheFullException {
-        for (int batch : new int[]{3, 9, 20}) {
+        for (int batch : new int[]{3, 9, 50}) {
             KvBlockPool cache = model.newKvCache(16, 8 * batch);
             List<KvSequence> together = new ArrayList<>();
             List<KvSequence> alone = new ArrayList<>();
