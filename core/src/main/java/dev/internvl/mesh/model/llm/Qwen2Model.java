@@ -201,8 +201,9 @@ public final class Qwen2Model {
         }
         observer.residual(0, x, rows, h);
         Step step = new Step(sequences, firstRow, startPositions, rope.angles(positions), rows);
+        LayerBuffers buffers = new LayerBuffers(rows);
         for (int l = 0; l < layers.size(); l++) {
-            decoderLayer(l, layers.get(l), x, step, cache);
+            decoderLayer(l, layers.get(l), x, step, cache, buffers);
             observer.residual(l + 1, x, rows, h);
         }
         for (int i = 0; i < sequences.size(); i++) {
@@ -215,17 +216,39 @@ public final class Qwen2Model {
     private record Step(List<KvSequence> sequences, int[] firstRow, int[] startPositions, Rope.Angles angles, int rows) {
     }
 
-    private void decoderLayer(int index, DecoderLayer layer, float[] x, Step step, KvBlockPool cache) {
+    /** Working arrays of one step, shared by all layers. */
+    private final class LayerBuffers {
+        final float[] normed;
+        final float[] q;
+        final float[] k;
+        final float[] v;
+        final float[] attention;
+        final float[] gate;
+        final float[] up;
+
+        LayerBuffers(int rows) {
+            int qDim = config.numHeads() * config.headDim();
+            normed = new float[rows * config.hiddenSize()];
+            q = new float[rows * qDim];
+            k = new float[rows * config.kvDim()];
+            v = new float[rows * config.kvDim()];
+            attention = new float[rows * qDim];
+            gate = new float[rows * config.intermediateSize()];
+            up = new float[rows * config.intermediateSize()];
+        }
+    }
+
+    private void decoderLayer(int index, DecoderLayer layer, float[] x, Step step, KvBlockPool cache, LayerBuffers b) {
         int h = config.hiddenSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.kvDim();
         int rows = step.rows();
+        float[] normed = b.normed;
+        float[] q = b.q;
+        float[] k = b.k;
+        float[] v = b.v;
 
-        float[] normed = new float[rows * h];
         Norms.rmsNorm(pool, x, rows, h, layer.inputNorm(), eps, normed);
-        float[] q = new float[rows * qDim];
-        float[] k = new float[rows * kvDim];
-        float[] v = new float[rows * kvDim];
         MatMul.linear(pool, normed, rows, layer.q(), layer.qBias(), q);
         MatMul.linear(pool, normed, rows, layer.k(), layer.kBias(), k);
         MatMul.linear(pool, normed, rows, layer.v(), layer.vBias(), v);
@@ -241,14 +264,14 @@ public final class Qwen2Model {
                 System.arraycopy(v, m * kvDim, values, slot, kvDim);
             }
         }
-        float[] attention = new float[rows * qDim];
+        float[] attention = b.attention;
         attend(q, step, keys, values, attention);
         MatMul.matmul(pool, attention, 0, qDim, rows, layer.o(), null, x, 0, h, true);
 
         Norms.rmsNorm(pool, x, rows, h, layer.postAttentionNorm(), eps, normed);
         int inter = config.intermediateSize();
-        float[] gate = new float[rows * inter];
-        float[] up = new float[rows * inter];
+        float[] gate = b.gate;
+        float[] up = b.up;
         MatMul.linear(pool, normed, rows, layer.gate(), null, gate);
         MatMul.linear(pool, normed, rows, layer.up(), null, up);
         Activations.siluMul(pool, gate, up, rows * inter);
