@@ -15,7 +15,6 @@ import java.util.List;
  * owns the block.
  */
 public final class KvBlockPool {
-    private final int layers;
     private final int kvDim;
     private final int blockSize;
     private final int blockCount;
@@ -36,7 +35,6 @@ public final class KvBlockPool {
             throw new IllegalArgumentException(blockCount + " blocks of " + blockSize + " x " + kvDim
                     + " floats exceed one array per layer; use fewer blocks");
         }
-        this.layers = layers;
         this.kvDim = kvDim;
         this.blockSize = blockSize;
         this.blockCount = blockCount;
@@ -75,10 +73,6 @@ public final class KvBlockPool {
 
     public int blockCount() {
         return blockCount;
-    }
-
-    public int layers() {
-        return layers;
     }
 
     public int kvDim() {
