@@ -10,7 +10,10 @@ import java.util.List;
  * blocks ({@link KvSequence}); blocks carry a reference count so that a later prefix cache can share them.
  *
  * <p>Layout: per layer one key and one value array of {@code blocks * blockSize * kvDim} floats; position p of a
- * sequence lives in block {@code table[p / blockSize]} at slot {@code p % blockSize}, kv heads side by side.
+ * sequence lives in block {@code table[p / blockSize]} at slot {@code p % blockSize}. Values are slot-major (a
+ * position's kvDim values together, kv heads side by side). Keys are feature-major within a block (a feature's
+ * blockSize values together), so the keys of one head over a block are, dimension by dimension, already the rows
+ * of the transposed panel that the {@code q · Kᵀ} kernel consumes: packing them is plain copying.
  * Allocation and release are thread-safe; the arrays are written only by the forward pass of the sequence that
  * owns the block.
  */

@@ -7,7 +7,6 @@ import dev.internvl.mesh.compute.Activations;
 import dev.internvl.mesh.compute.Attention;
 import dev.internvl.mesh.compute.ComputePool;
 import dev.internvl.mesh.compute.FloatColumns;
-import dev.internvl.mesh.compute.FloatRows;
 import dev.internvl.mesh.compute.MatMul;
 import dev.internvl.mesh.compute.Norms;
 import dev.internvl.mesh.compute.RowLocator;
@@ -252,6 +251,7 @@ public final class Qwen2Model {
         MatMul.linear(pool, normed, rows, layer.q(), layer.qBias(), q);
         MatMul.linear(pool, normed, rows, layer.k(), layer.kBias(), k);
         MatMul.linear(pool, normed, rows, layer.v(), layer.vBias(), v);
+        int blockSize = cache.blockSize();
         float[] keys = cache.keys(index);
         float[] values = cache.values(index);
         for (int i = 0; i < step.sequences().size(); i++) {
@@ -259,9 +259,12 @@ public final class Qwen2Model {
             for (int m = step.firstRow()[i]; m < step.firstRow()[i + 1]; m++) {
                 rope.apply(q, m * qDim, config.numHeads(), step.angles(), m);
                 rope.apply(k, m * kvDim, config.numKvHeads(), step.angles(), m);
-                int slot = s.slotOffset(step.startPositions()[i] + m - step.firstRow()[i]);
-                System.arraycopy(k, m * kvDim, keys, slot, kvDim);
-                System.arraycopy(v, m * kvDim, values, slot, kvDim);
+                int position = step.startPositions()[i] + m - step.firstRow()[i];
+                int keyAt = s.keyOffset(position);
+                for (int f = 0; f < kvDim; f++) {
+                    keys[keyAt + f * blockSize] = k[m * kvDim + f];
+                }
+                System.arraycopy(v, m * kvDim, values, s.valueOffset(position), kvDim);
             }
         }
         float[] attention = b.attention;
@@ -314,10 +317,10 @@ public final class Qwen2Model {
                 System.arraycopy(q, (first + pos) * qDim + head * d, stackedQ, r * d, d);
             }
             int keyCount = start + count;
-            RowLocator slots = position -> s.slotOffset(position) + g * d;
+            RowLocator valueRows = position -> s.valueOffset(position) + g * d;
             float[] stackedOut = new float[rows * d];
-            Attention.attend(pool, stackedQ, 0, d, rows, new FloatRows(keys, slots, keyCount, d),
-                    new FloatColumns(values, slots, d, keyCount), keyCount, r -> start + (r0 + r) / group + 1,
+            Attention.attend(pool, stackedQ, 0, d, rows, new PagedKeys(keys, s, g * d, keyCount, d),
+                    new FloatColumns(values, valueRows, d, keyCount), keyCount, r -> start + (r0 + r) / group + 1,
                     attentionScale, stackedOut, 0, d);
             for (int r = 0; r < rows; r++) {
                 int pos = (r0 + r) / group;
