@@ -31,6 +31,20 @@ public final class Elementwise {
         });
     }
 
+    /**
+     * Copies {@code n} floats. For the short runs of panel packing (a head's 64 values, a block's 16 keys) a vector
+     * loop: System.arraycopy's fixed call cost dominates at these lengths.
+     */
+    public static void copy(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            FloatVector.fromArray(F, src, srcOff + i).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = src[srcOff + i];
+        }
+    }
+
     /** {@code x[i] += y[i]} for {@code i < n}. */
     public static void add(float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;

@@ -8,7 +8,7 @@ public record FloatColumns(float[] data, RowLocator rows, int outDim, int inDim)
     @Override
     public void packTransposed(int n0, int nCount, int k0, int kCount, float[] panel, int width) {
         for (int kk = 0; kk < kCount; kk++) {
-            System.arraycopy(data, rows.offset(k0 + kk) + n0, panel, kk * width, nCount);
+            Elementwise.copy(data, rows.offset(k0 + kk) + n0, panel, kk * width, nCount);
         }
         MatMul.zeroPadColumns(panel, nCount, width, kCount);
     }

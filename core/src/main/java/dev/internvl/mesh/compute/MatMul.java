@@ -10,10 +10,12 @@ import java.util.Arrays;
  * {@code y = x · Wᵀ (+ bias)} for fp32 activations x {@code [rows, inDim]} and any {@link MatrixOperand} W
  * {@code [outDim, inDim]}, with fp32 accumulation.
  *
- * <p>Two paths. Up to {@link #GEMV_MAX_ROWS} rows of x (decode) against a {@link WeightMatrix} are memory-bound:
- * each weight row is streamed once, widened into a small buffer, and dotted with every x row. More rows are
- * compute-bound: W is packed, a {@code KC x NR} block at a time, into fp32 panels, and a register-tiled kernel
- * computes {@code MR x NR} blocks of y with all accumulators in vector registers. Both split the output over the
+ * <p>Two paths. Up to {@link #GEMV_MAX_ROWS} rows of x (decode, small batches) against a {@link WeightMatrix}
+ * stream the weights: each group of four weight rows is read once, in memory order, widened into a small buffer,
+ * and dotted with every x row, four x rows at a time (16 accumulators). One row is memory-bound; with a few dozen
+ * the 4 x 4 dot tile runs near the FMA peak. More rows go through packing: W is packed, a {@code KC x NR} block at
+ * a time, into fp32 panels, and a register-tiled kernel computes {@code MR x NR} blocks of y with all accumulators
+ * in vector registers; packing costs about as much as 50 rows of streaming, so it pays beyond that. Both split the output over the
  * {@link ComputePool}; all vector widths come from {@code SPECIES_PREFERRED}.
  */
 public final class MatMul {
@@ -24,11 +26,8 @@ public final class MatMul {
     static final int NR = 4 * L;
     /** Depth of one packed panel; NR x KC floats stay in L2 while all rows of a block stream past. */
     static final int KC = 256;
-    /**
-     * At most this many x rows take the streaming path (decode batches); beyond, packing W pays for itself and the
-     * register-tiled kernel uses the FMA units better.
-     */
-    static final int GEMV_MAX_ROWS = 16;
+    /** At most this many x rows take the streaming path (measured crossover: 48 to 64 rows). */
+    static final int GEMV_MAX_ROWS = 48;
     /** Weight rows one streaming kernel call covers. */
     private static final int GEMV_ROWS = 4;
 

@@ -1,6 +1,5 @@
 package dev.internvl.mesh.model;
 
-import dev.internvl.mesh.checkpoint.TensorView;
 import dev.internvl.mesh.checkpoint.WeightStore;
 import dev.internvl.mesh.compute.WeightMatrix;
 
@@ -20,9 +19,5 @@ public record WeightReader(WeightStore store) {
     /** The vector, or null when the checkpoint has no such tensor (an optional bias). */
     public float[] optionalVector(String name) {
         return store.contains(name) ? vector(name) : null;
-    }
-
-    public TensorView tensor(String name) {
-        return store.tensor(name);
     }
 }

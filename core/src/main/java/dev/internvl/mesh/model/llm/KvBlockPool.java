@@ -18,12 +18,14 @@ import java.util.Map;
  * the least recently released such block is evicted first.
  *
  * <p>Layout: per layer one key and one value array of {@code blocks * blockSize * kvDim} floats; position p of a
- * sequence lives in block {@code table[p / blockSize]} at slot {@code p % blockSize}, kv heads side by side.
+ * sequence lives in block {@code table[p / blockSize]} at slot {@code p % blockSize}. Values are slot-major (a
+ * position's kvDim values together, kv heads side by side). Keys are feature-major within a block (a feature's
+ * blockSize values together), so the keys of one head over a block are, dimension by dimension, already the rows
+ * of the transposed panel that the {@code q · Kᵀ} kernel consumes: packing them is plain copying.
  * Allocation and release are thread-safe; the arrays are written only by the forward pass of the sequence that
  * owns the block.
  */
 public final class KvBlockPool {
-    private final int layers;
     private final int kvDim;
     private final int blockSize;
     private final int blockCount;
@@ -51,7 +53,6 @@ public final class KvBlockPool {
             throw new IllegalArgumentException(blockCount + " blocks of " + blockSize + " x " + kvDim
                     + " floats exceed one array per layer; use fewer blocks");
         }
-        this.layers = layers;
         this.kvDim = kvDim;
         this.blockSize = blockSize;
         this.blockCount = blockCount;
@@ -92,10 +93,6 @@ public final class KvBlockPool {
 
     public int blockCount() {
         return blockCount;
-    }
-
-    public int layers() {
-        return layers;
     }
 
     public int kvDim() {

@@ -7,7 +7,6 @@ import dev.internvl.mesh.compute.Activations;
 import dev.internvl.mesh.compute.Attention;
 import dev.internvl.mesh.compute.ComputePool;
 import dev.internvl.mesh.compute.FloatColumns;
-import dev.internvl.mesh.compute.FloatRows;
 import dev.internvl.mesh.compute.MatMul;
 import dev.internvl.mesh.compute.Norms;
 import dev.internvl.mesh.compute.RowLocator;
@@ -201,8 +200,9 @@ public final class Qwen2Model {
         }
         observer.residual(0, x, rows, h);
         Step step = new Step(sequences, firstRow, startPositions, rope.angles(positions), rows);
+        LayerBuffers buffers = new LayerBuffers(rows);
         for (int l = 0; l < layers.size(); l++) {
-            decoderLayer(l, layers.get(l), x, step, cache);
+            decoderLayer(l, layers.get(l), x, step, cache, buffers);
             observer.residual(l + 1, x, rows, h);
         }
         for (int i = 0; i < sequences.size(); i++) {
@@ -215,20 +215,43 @@ public final class Qwen2Model {
     private record Step(List<KvSequence> sequences, int[] firstRow, int[] startPositions, Rope.Angles angles, int rows) {
     }
 
-    private void decoderLayer(int index, DecoderLayer layer, float[] x, Step step, KvBlockPool cache) {
+    /** Working arrays of one step, shared by all layers. */
+    private final class LayerBuffers {
+        final float[] normed;
+        final float[] q;
+        final float[] k;
+        final float[] v;
+        final float[] attention;
+        final float[] gate;
+        final float[] up;
+
+        LayerBuffers(int rows) {
+            int qDim = config.numHeads() * config.headDim();
+            normed = new float[rows * config.hiddenSize()];
+            q = new float[rows * qDim];
+            k = new float[rows * config.kvDim()];
+            v = new float[rows * config.kvDim()];
+            attention = new float[rows * qDim];
+            gate = new float[rows * config.intermediateSize()];
+            up = new float[rows * config.intermediateSize()];
+        }
+    }
+
+    private void decoderLayer(int index, DecoderLayer layer, float[] x, Step step, KvBlockPool cache, LayerBuffers b) {
         int h = config.hiddenSize();
         int qDim = config.numHeads() * config.headDim();
         int kvDim = config.kvDim();
         int rows = step.rows();
+        float[] normed = b.normed;
+        float[] q = b.q;
+        float[] k = b.k;
+        float[] v = b.v;
 
-        float[] normed = new float[rows * h];
         Norms.rmsNorm(pool, x, rows, h, layer.inputNorm(), eps, normed);
-        float[] q = new float[rows * qDim];
-        float[] k = new float[rows * kvDim];
-        float[] v = new float[rows * kvDim];
         MatMul.linear(pool, normed, rows, layer.q(), layer.qBias(), q);
         MatMul.linear(pool, normed, rows, layer.k(), layer.kBias(), k);
         MatMul.linear(pool, normed, rows, layer.v(), layer.vBias(), v);
+        int blockSize = cache.blockSize();
         float[] keys = cache.keys(index);
         float[] values = cache.values(index);
         for (int i = 0; i < step.sequences().size(); i++) {
@@ -236,19 +259,22 @@ public final class Qwen2Model {
             for (int m = step.firstRow()[i]; m < step.firstRow()[i + 1]; m++) {
                 rope.apply(q, m * qDim, config.numHeads(), step.angles(), m);
                 rope.apply(k, m * kvDim, config.numKvHeads(), step.angles(), m);
-                int slot = s.slotOffset(step.startPositions()[i] + m - step.firstRow()[i]);
-                System.arraycopy(k, m * kvDim, keys, slot, kvDim);
-                System.arraycopy(v, m * kvDim, values, slot, kvDim);
+                int position = step.startPositions()[i] + m - step.firstRow()[i];
+                int keyAt = s.keyOffset(position);
+                for (int f = 0; f < kvDim; f++) {
+                    keys[keyAt + f * blockSize] = k[m * kvDim + f];
+                }
+                System.arraycopy(v, m * kvDim, values, s.valueOffset(position), kvDim);
             }
         }
-        float[] attention = new float[rows * qDim];
+        float[] attention = b.attention;
         attend(q, step, keys, values, attention);
         MatMul.matmul(pool, attention, 0, qDim, rows, layer.o(), null, x, 0, h, true);
 
         Norms.rmsNorm(pool, x, rows, h, layer.postAttentionNorm(), eps, normed);
         int inter = config.intermediateSize();
-        float[] gate = new float[rows * inter];
-        float[] up = new float[rows * inter];
+        float[] gate = b.gate;
+        float[] up = b.up;
         MatMul.linear(pool, normed, rows, layer.gate(), null, gate);
         MatMul.linear(pool, normed, rows, layer.up(), null, up);
         Activations.siluMul(pool, gate, up, rows * inter);
@@ -291,10 +317,10 @@ public final class Qwen2Model {
                 System.arraycopy(q, (first + pos) * qDim + head * d, stackedQ, r * d, d);
             }
             int keyCount = start + count;
-            RowLocator slots = position -> s.slotOffset(position) + g * d;
+            RowLocator valueRows = position -> s.valueOffset(position) + g * d;
             float[] stackedOut = new float[rows * d];
-            Attention.attend(pool, stackedQ, 0, d, rows, new FloatRows(keys, slots, keyCount, d),
-                    new FloatColumns(values, slots, d, keyCount), keyCount, r -> start + (r0 + r) / group + 1,
+            Attention.attend(pool, stackedQ, 0, d, rows, new PagedKeys(keys, s, g * d, keyCount, d),
+                    new FloatColumns(values, valueRows, d, keyCount), keyCount, r -> start + (r0 + r) / group + 1,
                     attentionScale, stackedOut, 0, d);
             for (int r = 0; r < rows; r++) {
                 int pos = (r0 + r) / group;

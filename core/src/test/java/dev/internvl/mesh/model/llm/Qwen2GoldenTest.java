@@ -91,6 +91,54 @@ class Qwen2GoldenTest {
         }
     }
 
+    static List<JsonNode> multimodalCases() throws IOException {
+        JsonNode manifest = new ObjectMapper().readTree(TestData.goldenFile("manifest.json").toFile());
+        List<JsonNode> out = new ArrayList<>();
+        manifest.get("mm_cases").forEach(out::add);
+        return out;
+    }
+
+    /** Image prompts: the vision golden's embeds spliced in, prefilled in chunks that cut through the image. */
+    @ParameterizedTest
+    @MethodSource("multimodalCases")
+    void multimodalPromptMatchesReference(JsonNode c) throws Exception {
+        JsonNode manifest = new ObjectMapper().readTree(TestData.goldenFile("manifest.json").toFile());
+        String visionFile = null;
+        for (JsonNode v : manifest.get("vision_cases")) {
+            if (v.get("id").asText().equals(c.get("vision_case").asText())) {
+                visionFile = v.get("file").asText();
+            }
+        }
+        JsonNode compact = c.get("input_ids_compact");
+        int[] prefix = ints(compact.get("prefix"));
+        int[] suffix = ints(compact.get("suffix"));
+        int contextId = compact.get("img_context_id").asInt();
+        int count = compact.get("img_context_count").asInt();
+        int[] prompt = new int[prefix.length + count + suffix.length];
+        System.arraycopy(prefix, 0, prompt, 0, prefix.length);
+        Arrays.fill(prompt, prefix.length, prefix.length + count, contextId);
+        System.arraycopy(suffix, 0, prompt, prefix.length + count, suffix.length);
+        try (Checkpoint ckpt = Checkpoint.open(TestData.checkpoint(c.get("checkpoint").asText()));
+             SafetensorsFile vision = SafetensorsFile.open(TestData.goldenFile(visionFile));
+             SafetensorsFile expected = SafetensorsFile.open(TestData.goldenFile(c.get("file").asText()))) {
+            Qwen2Model model = Qwen2Model.load(ckpt, POOL);
+            var splice = new ImageSplice(contextId, vision.tensor("embeds").toFloatArray(), count);
+            KvBlockPool cache = model.newKvCache(16, prompt.length / 16 + 4);
+            KvSequence seq = cache.newSequence();
+            float[] logits = model.prefill(seq, prompt, splice, 100);
+            assertClose("logits_last", logits, expected.tensor("logits_last").toFloatArray(), 2e-4);
+            int[] greedy = new int[16];
+            for (int step = 0; step < greedy.length; step++) {
+                greedy[step] = argmax(logits, model.config().vocabSize());
+                if (step + 1 < greedy.length) {
+                    logits = model.decode(List.of(seq), new int[]{greedy[step]}).getFirst();
+                }
+            }
+            assertArrayEquals(expected.tensor("greedy_ids").toIntArray(), greedy, "greedy ids");
+            seq.release();
+        }
+    }
+
     static int argmax(float[] logits, int n) {
         int best = 0;
         for (int i = 1; i < n; i++) {

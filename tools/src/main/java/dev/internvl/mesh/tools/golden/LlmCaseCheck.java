@@ -272,7 +272,7 @@ public final class LlmCaseCheck {
      * {@link #TIE_GAP} compare as sets; a run at the end may trade places with our 11th entry when ours are that
      * close too. Returns null when they agree, else a description.
      */
-    private static String compareTop(int[] ourIds, float[] ourLogits, int ours, int[] expIds, float[] expLogits, int exp) {
+    static String compareTop(int[] ourIds, float[] ourLogits, int ours, int[] expIds, float[] expLogits, int exp) {
         int start = 0;
         for (int r = 1; r <= TOP; r++) {
             if (r < TOP && expLogits[exp + r - 1] - expLogits[exp + r] < TIE_GAP) {

@@ -1,0 +1,140 @@
+package dev.internvl.mesh.compute;
+
+import dev.internvl.mesh.checkpoint.DType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Both matrix-product paths against a naive double-precision reference, on sizes that hit every edge. */
+class MatMulTest {
+    private static final ComputePool ONE = new ComputePool(1);
+    private static final ComputePool TWO = new ComputePool(2);
+    private static final ComputePool FIVE = new ComputePool(5);
+
+    @AfterAll
+    static void close() {
+        ONE.close();
+        TWO.close();
+        FIVE.close();
+    }
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> out = new ArrayList<>();
+        int[] rows = {1, 2, 3, 4, 5, 7, 17, 33, 50};
+        int[][] nk = {{1, 1}, {7, 13}, {67, 130}, {130, 67}, {64, 256}, {65, 300}};
+        for (DType dtype : new DType[]{DType.BF16, DType.F16, DType.F32}) {
+            for (int m : rows) {
+                for (int[] s : nk) {
+                    out.add(Arguments.of(dtype, m, s[0], s[1]));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}x{3}")
+    @MethodSource("shapes")
+    void weightProductMatchesNaive(DType dtype, int m, int n, int k) {
+        Weights w = Weights.random(dtype, n, k, 31L * n + k);
+        float[] x = Weights.randomArray(m * k, m);
+        float[] bias = Weights.randomArray(n, 7);
+        for (ComputePool pool : new ComputePool[]{ONE, TWO, FIVE}) {
+            float[] y = new float[m * n];
+            MatMul.linear(pool, x, m, w.matrix, bias, y);
+            assertClose(naive(x, m, w.values, n, k, bias, null), y, k);
+        }
+    }
+
+    @Test
+    void accumulatesIntoStridedOutput() {
+        int m = 9, n = 70, k = 40, ldx = 45, ldy = 75;
+        Weights w = Weights.random(DType.BF16, n, k, 3);
+        float[] x = Weights.randomArray(2 + m * ldx, 4);
+        float[] y = Weights.randomArray(3 + m * ldy, 5);
+        float[] y0 = y.clone();
+        for (int rows : new int[]{2, m}) { // m = 9: streaming; the packed path is covered by the 50-row shapes
+            float[] got = y0.clone();
+            MatMul.matmul(TWO, x, 2, ldx, rows, w.matrix, null, got, 3, ldy, true);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < n; j++) {
+                    double want = y0[3 + r * ldy + j];
+                    for (int i = 0; i < k; i++) {
+                        want += (double) x[2 + r * ldx + i] * w.values[j * k + i];
+                    }
+                    assertEquals(want, got[3 + r * ldy + j], 1e-4 * Math.sqrt(k), "row " + r + " col " + j);
+                }
+                // Columns past n in the strided output are untouched.
+                for (int j = n; j < ldy && 3 + r * ldy + j < got.length; j++) {
+                    assertEquals(y0[3 + r * ldy + j], got[3 + r * ldy + j]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void heapOperandsAndLeadingBlock() {
+        int m = 11, n = 37, k = 29;
+        float[] data = Weights.randomArray(n * k + 5, 9);
+        float[] x = Weights.randomArray(m * k, 10);
+        // W given as rows of a heap array, and as the transpose of rows (W = Vᵀ).
+        MatrixOperand rows = new FloatRows(data, RowLocator.strided(5, k), n, k);
+        float[] wT = new float[k * n];
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < k; i++) {
+                wT[i * n + j] = data[5 + j * k + i];
+            }
+        }
+        MatrixOperand columns = new FloatColumns(wT, RowLocator.strided(0, n), n, k);
+        float[] w = new float[n * k];
+        System.arraycopy(data, 5, w, 0, n * k);
+        for (MatrixOperand op : new MatrixOperand[]{rows, columns}) {
+            float[] y = new float[m * n];
+            MatMul.linear(TWO, x, m, op, null, y);
+            assertClose(naive(x, m, w, n, k, null, null), y, k);
+            // Only the leading 20 x 17 block of W.
+            float[] part = new float[m * 20];
+            MatMul.matmul(TWO, x, 0, k, m, op, 20, 17, null, part, 0, 20, false);
+            float[] xs = new float[m * 17];
+            float[] ws = new float[20 * 17];
+            for (int r = 0; r < m; r++) {
+                System.arraycopy(x, r * k, xs, r * 17, 17);
+            }
+            for (int j = 0; j < 20; j++) {
+                System.arraycopy(w, j * k, ws, j * 17, 17);
+            }
+            assertClose(naive(xs, m, ws, 20, 17, null, null), part, 17);
+        }
+    }
+
+    static float[] naive(float[] x, int m, float[] w, int n, int k, float[] bias, float[] init) {
+        float[] y = new float[m * n];
+        for (int r = 0; r < m; r++) {
+            for (int j = 0; j < n; j++) {
+                double s = bias == null ? 0 : bias[j];
+                for (int i = 0; i < k; i++) {
+                    s += (double) x[r * k + i] * w[j * k + i];
+                }
+                y[r * n + j] = (float) s;
+            }
+        }
+        return y;
+    }
+
+    static void assertClose(float[] want, float[] got, int k) {
+        assertEquals(want.length, got.length);
+        double tol = 1e-5 * Math.sqrt(k) * 4;
+        for (int i = 0; i < want.length; i++) {
+            double d = Math.abs(want[i] - got[i]);
+            assertTrue(d <= tol + 1e-6 * Math.abs(want[i]), "element " + i + ": " + got[i] + " vs " + want[i]);
+        }
+    }
+}
