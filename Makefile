@@ -15,7 +15,7 @@ export RUST_FLAVOR := cpu
 MVN := mvn -B -ntp
 GOLDEN ?= ../shared/golden
 
-.PHONY: build test golden clean
+.PHONY: build test golden run clean
 
 build:
 	$(MVN) -q package -DskipTests
@@ -25,6 +25,10 @@ test:
 
 golden: build
 	bin/golden-check $(GOLDEN)
+
+# The whole mesh on loopback, on MODEL_DIR or a generated demo checkpoint; prints a curl example.
+run: build
+	scripts/run-mesh.sh
 
 clean:
 	$(MVN) -q clean
