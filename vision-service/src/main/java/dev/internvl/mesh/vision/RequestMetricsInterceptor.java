@@ -39,12 +39,13 @@ final class RequestMetricsInterceptor implements ServerInterceptor {
         return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(counting, headers)) {
             @Override
             public void onCancel() {
+                // counted once the service has heard of it, so the metric never runs ahead of the work stopping
+                super.onCancel();
                 if (counted.compareAndSet(false, true)) {
                     Deadline deadline = Context.current().getDeadline();
                     boolean expired = deadline != null && deadline.isExpired();
                     metrics.request(method, (expired ? Status.Code.DEADLINE_EXCEEDED : Status.Code.CANCELLED).name());
                 }
-                super.onCancel();
             }
         };
     }

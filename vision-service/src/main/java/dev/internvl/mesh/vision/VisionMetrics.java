@@ -54,7 +54,7 @@ public final class VisionMetrics {
                 .register(registry);
         this.cacheMisses = Counter.builder()
                 .name("vision_cache_misses_total")
-                .help("Requests whose image had to be encoded")
+                .help("Requests whose image was not in the embedding cache")
                 .register(registry);
     }
 
