@@ -116,7 +116,7 @@ final class RowDotProduct {
                 System.arraycopy(x, src, xs, dst, k);
             }
             if (roundToBf16) {
-                Bf16.roundInPlace(xs, dst, k);
+                Bf16.roundInPlace(xs, dst, kPad); // the paired layout puts tail values past k
             }
         }
         return xs;
