@@ -40,6 +40,12 @@ public final class MatMul {
     private MatMul() {
     }
 
+    /** What runs the fast path's many-row products with BF16 weights on this machine, in words. */
+    public static String fastGemm() {
+        return NativeBf16Gemm.available() ? "oneDNN BF16 matmul (AVX512_BF16), native"
+                : "Vector API fp32 kernels on BF16-rounded activations (no native BF16 GEMM here)";
+    }
+
     /** {@code y[rows, outDim] = x[rows, inDim] · Wᵀ + bias}, all contiguous, on the exact path. {@code bias} may be null. */
     public static void linear(ComputePool pool, float[] x, int rows, MatrixOperand w, float[] bias, float[] y) {
         linear(pool, Precision.EXACT, x, rows, w, bias, y);

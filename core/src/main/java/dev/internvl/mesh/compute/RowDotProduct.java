@@ -27,6 +27,8 @@ final class RowDotProduct {
     /** Weight rows per kernel call, and x rows per kernel call. */
     private static final int W_ROWS = 4;
     private static final int X_ROWS = 4;
+    /** Weight rows per kernel call when x is a single row. */
+    private static final int SINGLE_ROW_W_ROWS = 8;
     /** x rows per block: 64 rows of the widest input (4864) stay in a 2 MB L2 next to the widened weights. */
     private static final int X_BLOCK = 64;
     /** Tasks per thread for balance on a machine shared with other work. */
@@ -34,7 +36,7 @@ final class RowDotProduct {
 
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[W_ROWS * X_ROWS]);
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[Math.max(SINGLE_ROW_W_ROWS, W_ROWS * X_ROWS)]);
 
     private RowDotProduct() {
     }
@@ -49,7 +51,7 @@ final class RowDotProduct {
         float[] xs = arrange(x, xOff, ldx, rows, w, roundToBf16);
         int xBlocks = MatMul.ceilDiv(rows, X_BLOCK);
         int wantChunks = MatMul.ceilDiv(pool.availableParallelism() * TASKS_PER_THREAD, xBlocks);
-        int chunkRows = MatMul.ceilDiv(MatMul.ceilDiv(n, Math.max(1, wantChunks)), W_ROWS) * W_ROWS;
+        int chunkRows = MatMul.ceilDiv(MatMul.ceilDiv(n, Math.max(1, wantChunks)), SINGLE_ROW_W_ROWS) * SINGLE_ROW_W_ROWS;
         int chunks = MatMul.ceilDiv(n, chunkRows);
         // BF16 rows widened in registers for up to four x rows (memory-bound: no buffer round trip); for more,
         // widened once into an fp32 buffer that all x rows share (measured 10-15% faster at 16 rows).
@@ -61,6 +63,21 @@ final class RowDotProduct {
             int m1 = Math.min(rows, m0 + X_BLOCK);
             float[] widened = direct ? null : widenedBuffer(kPad);
             float[] sums = SUMS.get();
+            if (direct && rows == 1) {
+                // One x row: eight weight rows per pass, so more memory streams are in flight.
+                long rb = w.rowBytes();
+                for (int r = n0; r < n1; r += SINGLE_ROW_W_ROWS) {
+                    int last = Math.min(SINGLE_ROW_W_ROWS, n1 - r) - 1;
+                    bf16Dots1x8(w.data(), r * rb, (r + Math.min(1, last)) * rb, (r + Math.min(2, last)) * rb,
+                            (r + Math.min(3, last)) * rb, (r + Math.min(4, last)) * rb, (r + Math.min(5, last)) * rb,
+                            (r + Math.min(6, last)) * rb, (r + last) * rb, kPad, xs, sums);
+                    for (int j = 0; j <= last; j++) {
+                        float v = sums[j] + (bias != null ? bias[r + j] : 0f);
+                        y[yOff + r + j] = accumulate ? y[yOff + r + j] + v : v;
+                    }
+                }
+                return;
+            }
             for (int r = n0; r < n1; r += W_ROWS) {
                 int wRows = Math.min(W_ROWS, n1 - r);
                 // Missing rows of the last group repeat its last row; their results are dropped.
@@ -226,6 +243,50 @@ final class RowDotProduct {
             sums[14] = s32.reduceLanes(VectorOperators.ADD);
             sums[15] = s33.reduceLanes(VectorOperators.ADD);
         }
+    }
+
+    /** Eight BF16 weight rows (byte offsets {@code w0..w7}) against one x row: {@code sums[j] = w[j] · x}. */
+    private static void bf16Dots1x8(MemorySegment data, long w0, long w1, long w2, long w3, long w4, long w5, long w6,
+                                    long w7, int k, float[] xs, float[] sums) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        ByteOrder le = ByteOrder.LITTLE_ENDIAN;
+        for (int kk = 0; kk < k; kk += 2 * L) {
+            long at = 2L * kk;
+            FloatVector xe = FloatVector.fromArray(F, xs, kk);
+            FloatVector xo = FloatVector.fromArray(F, xs, kk + L);
+            IntVector p0 = IntVector.fromMemorySegment(I, data, w0 + at, le);
+            IntVector p1 = IntVector.fromMemorySegment(I, data, w1 + at, le);
+            IntVector p2 = IntVector.fromMemorySegment(I, data, w2 + at, le);
+            IntVector p3 = IntVector.fromMemorySegment(I, data, w3 + at, le);
+            IntVector p4 = IntVector.fromMemorySegment(I, data, w4 + at, le);
+            IntVector p5 = IntVector.fromMemorySegment(I, data, w5 + at, le);
+            IntVector p6 = IntVector.fromMemorySegment(I, data, w6 + at, le);
+            IntVector p7 = IntVector.fromMemorySegment(I, data, w7 + at, le);
+            s0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s0);
+            s0 = p0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s0);
+            s1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s1);
+            s1 = p1.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s1);
+            s2 = p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s2);
+            s2 = p2.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s2);
+            s3 = p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s3);
+            s3 = p3.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s3);
+            s4 = p4.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s4);
+            s4 = p4.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s4);
+            s5 = p5.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s5);
+            s5 = p5.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s5);
+            s6 = p6.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s6);
+            s6 = p6.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s6);
+            s7 = p7.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s7);
+            s7 = p7.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s7);
+        }
+        sums[0] = s0.reduceLanes(VectorOperators.ADD);
+        sums[1] = s1.reduceLanes(VectorOperators.ADD);
+        sums[2] = s2.reduceLanes(VectorOperators.ADD);
+        sums[3] = s3.reduceLanes(VectorOperators.ADD);
+        sums[4] = s4.reduceLanes(VectorOperators.ADD);
+        sums[5] = s5.reduceLanes(VectorOperators.ADD);
+        sums[6] = s6.reduceLanes(VectorOperators.ADD);
+        sums[7] = s7.reduceLanes(VectorOperators.ADD);
     }
 
     /** Four widened weight rows against one x row: {@code sums[j] = w[j] · x}. */
