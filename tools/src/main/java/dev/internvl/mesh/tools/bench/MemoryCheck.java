@@ -1,6 +1,7 @@
 package dev.internvl.mesh.tools.bench;
 
 import dev.internvl.mesh.checkpoint.Checkpoint;
+import dev.internvl.mesh.checkpoint.WeightSchema;
 import dev.internvl.mesh.compute.ComputePool;
 import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.model.llm.KvBlockPool;
@@ -69,8 +70,19 @@ public final class MemoryCheck {
                 }
             }
             long kv = (long) cache.blockCount() * KvBlockPool.bytesPerBlock(llm.config(), BLOCK);
-            System.out.printf("weights=%d kv=%d peak_rss=%d%n", Bench.llmBytesPerToken(checkpoint), kv, peakRssBytes());
+            System.out.printf("weights=%d kv=%d peak_rss=%d%n", languageModelBytes(checkpoint), kv, peakRssBytes());
         }
+    }
+
+    /** Every language-model tensor in the file (the embedding table too: prompts touch rows all over it). */
+    private static long languageModelBytes(Checkpoint checkpoint) {
+        long bytes = 0;
+        for (var e : checkpoint.weights().tensors().entrySet()) {
+            if (e.getKey().startsWith(WeightSchema.LLM)) {
+                bytes += e.getValue().data().byteSize();
+            }
+        }
+        return bytes;
     }
 
     private static int argmax(float[] v) {
