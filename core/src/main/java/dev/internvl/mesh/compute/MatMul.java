@@ -4,7 +4,9 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * {@code y = x · Wᵀ (+ bias)} for fp32 activations x {@code [rows, inDim]} and any {@link MatrixOperand} W
@@ -77,7 +79,8 @@ public final class MatMul {
         boolean fast = precision == Precision.FAST;
         if (w instanceof WeightMatrix wm) {
             if (rows <= ROW_DOT_MAX_ROWS) {
-                RowDotProduct.product(pool, x, xOff, ldx, rows, wm, bias, y, yOff, ldy, accumulate, fast);
+                RowDotProduct.product(pool, x, xOff, ldx, rows, List.of(new RowDotProduct.Target(wm, bias, y, yOff, ldy)),
+                        accumulate, fast);
                 return;
             }
             if (fast && NativeBf16Gemm.supports(wm)) {
@@ -96,6 +99,31 @@ public final class MatMul {
             return;
         }
         packedProduct(pool, x, xOff, ldx, rows, w, w.outDim(), w.inDim(), bias, y, yOff, ldy, accumulate);
+    }
+
+    /**
+     * {@code ys[i][rows, outDim_i] = x[rows, inDim] · W_iᵀ + biases[i]} for weights that share their input (a
+     * layer's q, k and v projections), all contiguous; a bias may be null. For few rows the products run as one job
+     * of the pool, so they cost one hand-off between threads, not one each.
+     */
+    public static void linear(ComputePool pool, Precision precision, float[] x, int rows, List<WeightMatrix> ws,
+                              List<float[]> biases, List<float[]> ys) {
+        if (rows <= 0) {
+            return;
+        }
+        if (rows > ROW_DOT_MAX_ROWS) {
+            for (int i = 0; i < ws.size(); i++) {
+                linear(pool, precision, x, rows, ws.get(i), biases.get(i), ys.get(i));
+            }
+            return;
+        }
+        List<RowDotProduct.Target> targets = new ArrayList<>(ws.size());
+        for (int i = 0; i < ws.size(); i++) {
+            WeightMatrix w = ws.get(i);
+            checkBias(biases.get(i), w.outDim());
+            targets.add(new RowDotProduct.Target(w, biases.get(i), ys.get(i), 0, w.outDim()));
+        }
+        RowDotProduct.product(pool, x, 0, ws.getFirst().inDim(), rows, targets, false, precision == Precision.FAST);
     }
 
     /**
