@@ -66,6 +66,24 @@ final class NativeBf16Gemm {
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
 
     private static final Dnnl DNNL = Dnnl.load();
+    /** The calling thread's native buffers for BF16 x and fp32 y, reused across calls (decode makes many). */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static final class Scratch {
+        MemorySegment src = MemorySegment.NULL;
+        MemorySegment dst = MemorySegment.NULL;
+
+        /** This scratch with at least the given sizes, from an automatic arena (any pool thread may touch it). */
+        Scratch fit(long srcBytes, long dstBytes) {
+            if (src.byteSize() < srcBytes) {
+                src = Arena.ofAuto().allocate(srcBytes, 64);
+            }
+            if (dst.byteSize() < dstBytes) {
+                dst = Arena.ofAuto().allocate(dstBytes, 64);
+            }
+            return this;
+        }
+    }
 
     private NativeBf16Gemm() {
     }
@@ -86,29 +104,36 @@ final class NativeBf16Gemm {
         int n = w.outDim();
         int k = w.inDim();
         int threads = pool.availableParallelism();
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment src = arena.allocate((long) rows * k * 2, 64);
-            MemorySegment dst = arena.allocate((long) rows * n * 4, 64);
-            int rowsPerTask = Math.max(1, MatMul.ceilDiv(rows, threads * 4));
-            pool.parallelFor(MatMul.ceilDiv(rows, rowsPerTask), task -> {
-                for (int m = task * rowsPerTask; m < Math.min(rows, (task + 1) * rowsPerTask); m++) {
-                    toBf16(x, xOff + m * ldx, k, src, (long) m * k * 2);
-                }
-            });
-            // Column slices of whole 64-column panels, one per thread.
-            int slice = MatMul.ceilDiv(MatMul.ceilDiv(n, threads), 64) * 64;
-            pool.parallelFor(MatMul.ceilDiv(n, slice), t -> {
-                int n0 = t * slice;
-                int count = Math.min(slice, n - n0);
-                DNNL.execute(rows, k, count, n, src, w.data().asSlice((long) n0 * k * 2, (long) count * k * 2),
-                        dst.asSlice((long) n0 * 4));
-            });
-            pool.parallelFor(MatMul.ceilDiv(rows, rowsPerTask), task -> {
-                for (int m = task * rowsPerTask; m < Math.min(rows, (task + 1) * rowsPerTask); m++) {
-                    storeRow(dst, (long) m * n * 4, n, bias, y, yOff + m * ldy, accumulate);
-                }
-            });
-        }
+        Scratch scratch = SCRATCH.get().fit((long) rows * k * 2, (long) rows * n * 4);
+        MemorySegment src = scratch.src;
+        MemorySegment dst = scratch.dst;
+        // The conversions on each side are split over the pool only when large (prefill); a decode batch's few
+        // rows are converted inline, without a hand-off.
+        int inRows = rowsPerTask(rows, k, threads);
+        pool.parallelFor(MatMul.ceilDiv(rows, inRows), task -> {
+            for (int m = task * inRows; m < Math.min(rows, (task + 1) * inRows); m++) {
+                toBf16(x, xOff + m * ldx, k, src, (long) m * k * 2);
+            }
+        });
+        // Column slices of whole 64-column panels, one per thread.
+        int slice = MatMul.ceilDiv(MatMul.ceilDiv(n, threads), 64) * 64;
+        pool.parallelFor(MatMul.ceilDiv(n, slice), t -> {
+            int n0 = t * slice;
+            int count = Math.min(slice, n - n0);
+            DNNL.execute(rows, k, count, n, src, w.data().asSlice((long) n0 * k * 2, (long) count * k * 2),
+                    dst.asSlice((long) n0 * 4));
+        });
+        int outRows = rowsPerTask(rows, n, threads);
+        pool.parallelFor(MatMul.ceilDiv(rows, outRows), task -> {
+            for (int m = task * outRows; m < Math.min(rows, (task + 1) * outRows); m++) {
+                storeRow(dst, (long) m * n * 4, n, bias, y, yOff + m * ldy, accumulate);
+            }
+        });
+    }
+
+    /** Rows of {@code width} values per conversion task: four tasks a thread, each at least 64K values. */
+    private static int rowsPerTask(int rows, int width, int threads) {
+        return Math.max(MatMul.ceilDiv(rows, threads * 4), MatMul.ceilDiv(1 << 16, width));
     }
 
     /** {@code count} floats rounded to BF16 (nearest even) into {@code dst} at byte offset {@code at}. */
@@ -161,7 +186,7 @@ final class NativeBf16Gemm {
         /** A thread's stream and its primitives by shape; created on first use, kept for the process. */
         private final class PerThread {
             final MemorySegment stream;
-            final Map<String, Primitive> primitives = new ConcurrentHashMap<>();
+            final Map<Shape, Primitive> primitives = new ConcurrentHashMap<>();
 
             PerThread() {
                 try {
@@ -173,6 +198,9 @@ final class NativeBf16Gemm {
                     throw new IllegalStateException("oneDNN stream", e);
                 }
             }
+        }
+
+        private record Shape(int rows, int k, int count, int n) {
         }
 
         private record Primitive(MemorySegment primitive, MemorySegment src, MemorySegment weights, MemorySegment dst) {
@@ -258,8 +286,7 @@ final class NativeBf16Gemm {
         /** {@code dst[rows, count] (ld n) = src[rows, k] · w[count, k]ᵀ} on the calling thread. */
         void execute(int rows, int k, int count, int n, MemorySegment src, MemorySegment weights, MemorySegment dst) {
             PerThread mine = perThread.get();
-            Primitive p = mine.primitives.computeIfAbsent(rows + "x" + k + "x" + count + "/" + n,
-                    key -> create(rows, k, count, n));
+            Primitive p = mine.primitives.computeIfAbsent(new Shape(rows, k, count, n), key -> create(rows, k, count, n));
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment srcMemory = memory(arena, p.src(), src);
                 MemorySegment weightMemory = memory(arena, p.weights(), weights);

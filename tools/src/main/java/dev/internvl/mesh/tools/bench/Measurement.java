@@ -13,6 +13,10 @@ public final class Measurement {
         values.add(value);
     }
 
+    public List<Double> values() {
+        return List.copyOf(values);
+    }
+
     public double best() {
         return Collections.max(values);
     }
