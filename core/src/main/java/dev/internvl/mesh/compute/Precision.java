@@ -5,12 +5,13 @@ import java.util.Locale;
 /**
  * The numeric path of the models' matrix products with their weights.
  * <ul>
- *   <li>{@link #EXACT}: fp32 activations (and an fp32 KV cache) against the BF16/F16/F32 weights widened to fp32;
- *       every output is accumulated in one fixed order whatever the number of rows in the call, so a position
- *       gives the same bits in a decode batch, a short prefill chunk or a long one. What the golden check runs.</li>
+ *   <li>{@link #EXACT}: fp32 activations (and an fp32 KV cache) against the BF16/F16/F32 weights widened to fp32.
+ *       A decode row gives the same bits whatever its batch; a prompt position computed in a short prefill chunk
+ *       and in a long one can differ in the last bits (see {@link MatMul}). What the golden check runs.</li>
  *   <li>{@link #FAST}: activations rounded to BF16 before the products, fp32 accumulation, as llama.cpp and vLLM
- *       run BF16 models; large products go to a native BF16 GEMM (AVX512_BF16) where one is available. Logits
- *       stay within about 0.15 of the exact path's.</li>
+ *       run BF16 models; products of 8 rows or more go to a native BF16 GEMM (AVX512_BF16) where one is
+ *       available. Logits stay within 0.15 of the reference (0.06-0.10 on the golden cases); a row's last bits
+ *       may depend on how many rows share its step.</li>
  * </ul>
  */
 public enum Precision {
