@@ -22,6 +22,7 @@ build:
 
 test:
 	$(MVN) verify
+	clients/openai-python/run.sh
 
 golden: build
 	bin/golden-check $(GOLDEN)
