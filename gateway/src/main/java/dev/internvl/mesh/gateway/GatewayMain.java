@@ -85,6 +85,8 @@ public final class GatewayMain {
         ModelConfig config = ModelConfig.read(modelDir.resolve("config.json"));
         String modelName = s.string("GATEWAY_MODEL_NAME", modelDir.getFileName().toString());
         ModelInfo info = ModelInfos.describe(config, modelName);
+        ImagePolicy imagePolicy = ImagePolicy.from(s);
+        ConversationStore store = openStore(s, imagePolicy);
         ModelTokenizer tokenizer = ModelTokenizer.load(s.path("TOKENIZER_DIR").orElse(modelDir));
         ObjectMapper json = new ObjectMapper();
         PrometheusRegistry registry = new PrometheusRegistry();
@@ -129,8 +131,6 @@ public final class GatewayMain {
                     }
                 }).register(registry);
 
-        ImagePolicy imagePolicy = ImagePolicy.from(s);
-        ConversationStore store = openStore(s, imagePolicy);
         ConversationService conversations = new ConversationService(store, chat, imagePolicy, metrics);
 
         ImageLoader images = new ImageLoader(ImageFetchConfig.from(s));

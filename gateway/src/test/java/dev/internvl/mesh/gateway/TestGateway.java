@@ -57,6 +57,10 @@ final class TestGateway implements AutoCloseable {
         return ChatGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 
+    ManagedChannel grpcChannel() {
+        return channel;
+    }
+
     ChatGrpc.ChatStub asyncGrpc() {
         return ChatGrpc.newStub(channel);
     }
@@ -147,8 +151,12 @@ final class TestGateway implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        running.close();
+    public void close() {
+        channel.shutdownNow();
+        try {
+            running.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("the gateway did not stop cleanly", e);
+        }
     }
 }
