@@ -25,6 +25,7 @@ final class Mesh implements AutoCloseable {
     final int visionPort = freePort();
     final int llmPort = freePort();
     final int gatewayPort = freePort();
+    final int gatewayGrpcPort = freePort();
     private final Map<String, String> env = new HashMap<>();
     VisionServer vision;
     LlmServiceMain.Running llm;
@@ -41,6 +42,8 @@ final class Mesh implements AutoCloseable {
                 // exact embeddings on the wire, so outputs equal the single-process engine's
                 "LLM_VISION_DTYPE", "f32"));
         env.put("LLM_KV_CACHE_BYTES", "64m");
+        env.put("GATEWAY_GRPC_PORT", Integer.toString(gatewayGrpcPort));
+        env.put("GATEWAY_STORE_PATH", java.nio.file.Files.createTempDirectory("mesh-e2e").resolve("conversations.db").toString());
         env.putAll(overrides);
         startVision();
         llm = LlmServiceMain.start(new Settings(env));
