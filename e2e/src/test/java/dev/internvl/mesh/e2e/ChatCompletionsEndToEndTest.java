@@ -6,9 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.internvl.mesh.engine.EmbeddedModel;
 import dev.internvl.mesh.engine.EngineSettings;
-import dev.internvl.mesh.engine.GenerationListener;
-import dev.internvl.mesh.sampling.FinishReason;
-import dev.internvl.mesh.sampling.SamplingParams;
+import dev.internvl.mesh.e2e.EmbeddedReference.Answer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,7 +25,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -64,9 +61,6 @@ class ChatCompletionsEndToEndTest {
 
     // --- the embedded reference ------------------------------------------------------------------------------
 
-    record Answer(String text, String finishReason, int promptTokens) {
-    }
-
     /** The embedded engine's greedy answer to one user turn: images first, each on its own line, then the text. */
     static Answer reference(String question, int maxTokens, byte[]... images) throws Exception {
         List<EmbeddedModel.EncodedImage> encoded = new ArrayList<>();
@@ -75,27 +69,7 @@ class ChatCompletionsEndToEndTest {
             encoded.add(embedded.encode(image, embedded.config().minDynamicPatch(), embedded.config().maxDynamicPatch()));
             q.append("<image>\n");
         }
-        q.append(question);
-        StringBuilder text = new StringBuilder();
-        CompletableFuture<Answer> done = new CompletableFuture<>();
-        embedded.chat(null, List.of(), q.toString(), encoded, SamplingParams.builder().temperature(0).maxNewTokens(maxTokens).build(),
-                new GenerationListener() {
-                    @Override
-                    public void onToken(GeneratedToken token) {
-                        text.append(token.text());
-                    }
-
-                    @Override
-                    public void onFinished(FinishReason reason, Usage usage) {
-                        done.complete(new Answer(text.toString(), reason.apiValue(), usage.promptTokens()));
-                    }
-
-                    @Override
-                    public void onFailed(Throwable error) {
-                        done.completeExceptionally(error);
-                    }
-                });
-        return done.get(120, TimeUnit.SECONDS);
+        return EmbeddedReference.greedy(embedded, List.of(), q.append(question).toString(), encoded, maxTokens);
     }
 
     // --- the mesh --------------------------------------------------------------------------------------------

@@ -6,10 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.internvl.mesh.engine.EmbeddedModel;
 import dev.internvl.mesh.engine.EngineSettings;
-import dev.internvl.mesh.engine.GenerationListener;
 import dev.internvl.mesh.prompt.Turn;
-import dev.internvl.mesh.sampling.FinishReason;
-import dev.internvl.mesh.sampling.SamplingParams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,8 +19,6 @@ import java.nio.file.Files;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,26 +75,7 @@ class ConversationEndToEndTest {
     }
 
     static String reference(List<Turn> history, String question, List<EmbeddedModel.EncodedImage> images) throws Exception {
-        StringBuilder text = new StringBuilder();
-        CompletableFuture<String> done = new CompletableFuture<>();
-        embedded.chat(null, history, question, images, SamplingParams.builder().temperature(0).maxNewTokens(12).build(),
-                new GenerationListener() {
-                    @Override
-                    public void onToken(GeneratedToken token) {
-                        text.append(token.text());
-                    }
-
-                    @Override
-                    public void onFinished(FinishReason reason, Usage usage) {
-                        done.complete(text.toString());
-                    }
-
-                    @Override
-                    public void onFailed(Throwable error) {
-                        done.completeExceptionally(error);
-                    }
-                });
-        return done.get(120, TimeUnit.SECONDS);
+        return EmbeddedReference.greedy(embedded, history, question, images, 12).text();
     }
 
     @Test

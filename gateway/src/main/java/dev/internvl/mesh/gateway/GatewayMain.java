@@ -27,6 +27,7 @@ import dev.internvl.mesh.prompt.PromptBuilder;
 import dev.internvl.mesh.proto.v1.ModelInfo;
 import dev.internvl.mesh.serving.GrpcServer;
 import dev.internvl.mesh.serving.ModelInfos;
+import dev.internvl.mesh.serving.ServiceRunner;
 import dev.internvl.mesh.serving.Settings;
 import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -202,14 +203,6 @@ public final class GatewayMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Running running = start(Settings.fromEnvironment());
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                running.close();
-            } catch (Exception e) {
-                LOG.warn("shutdown: {}", e.toString());
-            }
-        }));
-        Thread.currentThread().join();
+        ServiceRunner.run("gateway", () -> start(Settings.fromEnvironment()));
     }
 }
