@@ -47,25 +47,31 @@ public final class ServiceBench {
             System.exit(2);
         }
         Path dir = Path.of(args[0]);
+        // The JVM compiles the decode path while the first figures run, so each configuration is run several times
+        // and reported at its best; the embedded engine runs before and after the service so it is warm too.
         double embedded = embeddedBatchOne(dir);
-        System.out.printf(Locale.ROOT, "%-44s %8.1f tokens/s%n", "embedded engine, 1 request", embedded);
-        try (LlmServiceMain.Running service = LlmServiceMain.start(new Settings(Map.of(
+        double[] service = new double[3];
+        int[] concurrency = {1, 4, 16};
+        try (LlmServiceMain.Running running = LlmServiceMain.start(new Settings(Map.of(
                 "MODEL_DIR", dir.toString(), "LLM_GRPC_PORT", "0", "LLM_METRICS_PORT", "0", "LLM_KV_CACHE_BYTES", "512m")))) {
-            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", service.grpc().port()).usePlaintext().build();
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", running.grpc().port()).usePlaintext().build();
             try {
                 LlmServiceGrpc.LlmServiceBlockingStub stub = LlmServiceGrpc.newBlockingStub(channel);
                 run(stub, 1); // warm-up
-                for (int concurrent : new int[]{1, 4, 16}) {
-                    double rate = 0;
+                for (int i = 0; i < concurrency.length; i++) {
                     for (int r = 0; r < 2; r++) {
-                        rate = Math.max(rate, run(stub, concurrent));
+                        service[i] = Math.max(service[i], run(stub, concurrency[i]));
                     }
-                    System.out.printf(Locale.ROOT, "%-44s %8.1f tokens/s  (%.2fx the embedded engine at 1)%n",
-                            "llm-service over gRPC, " + concurrent + " concurrent", rate, rate / embedded);
                 }
             } finally {
                 channel.shutdownNow();
             }
+        }
+        embedded = Math.max(embedded, embeddedBatchOne(dir));
+        System.out.printf(Locale.ROOT, "%-44s %8.1f tokens/s%n", "embedded engine, 1 request", embedded);
+        for (int i = 0; i < concurrency.length; i++) {
+            System.out.printf(Locale.ROOT, "%-44s %8.1f tokens/s  (%.2fx the embedded engine at 1)%n",
+                    "llm-service over gRPC, " + concurrency[i] + " concurrent", service[i], service[i] / embedded);
         }
     }
 
