@@ -60,6 +60,7 @@ public final class GenerationEngine implements AutoCloseable {
     private final Thread scheduler;
     private volatile boolean closed;
     private final EngineStats stats = new EngineStats();
+    private volatile StepObserver stepObserver = StepObserver.NONE;
 
     /**
      * @param decoders          a fresh detokenizer per request
@@ -127,6 +128,10 @@ public final class GenerationEngine implements AutoCloseable {
 
     public EngineStats stats() {
         return stats;
+    }
+
+    public void observeSteps(StepObserver observer) {
+        this.stepObserver = observer;
     }
 
     public KvBlockPool cache() {
@@ -232,6 +237,7 @@ public final class GenerationEngine implements AutoCloseable {
     }
 
     private void step() {
+        long start = System.nanoTime();
         List<Active> decoders = new ArrayList<>();
         List<Active> prefills = new ArrayList<>();
         int budget = settings.maxStepTokens();
@@ -250,6 +256,7 @@ public final class GenerationEngine implements AutoCloseable {
         if (!decoders.isEmpty()) {
             runPass(decoders, 1);
         }
+        int prefillTokens = settings.maxStepTokens() - budget;
         for (Active a : prefills) {
             if (running.contains(a)) { // a decode pass may have preempted it
                 int chunkEnd = Math.min(a.length, (a.computed / settings.prefillChunk() + 1) * settings.prefillChunk());
@@ -258,6 +265,7 @@ public final class GenerationEngine implements AutoCloseable {
         }
         stats.running = running.size();
         stats.kvBlocksUsed = cache.blockCount() - cache.freeBlocks();
+        stepObserver.onStep(decoders.size(), prefillTokens, System.nanoTime() - start);
     }
 
     /** One forward pass over {@code batch}, each taking {@code tokens} positions; preempts and retries on a full cache. */
