@@ -61,7 +61,7 @@ import java.util.concurrent.Executors;
  *       admission; {@code GATEWAY_REQUEST_TIMEOUT} (10m): a chat's deadline; {@code GATEWAY_DEFAULT_MAX_TOKENS}
  *       (1024): max_tokens when a request sets none; {@code GATEWAY_MAX_BODY_BYTES} (64m)</li>
  *   <li>image URLs: see {@link ImageFetchConfig}</li>
- *   <li>conversations: {@code GATEWAY_STORE} = {@code embedded} (the default: one SQLite file,
+ *   <li>conversations: {@code GATEWAY_STORE_TIMEOUT} (5s) bounds each store call; {@code GATEWAY_STORE} = {@code embedded} (the default: one SQLite file,
  *       {@code GATEWAY_STORE_PATH}, {@code .run/conversations.db} under the working directory) or {@code redis}
  *       ({@code GATEWAY_REDIS_URI}, {@code redis://127.0.0.1:6379}; keys under {@code GATEWAY_REDIS_PREFIX},
  *       {@code internvl-mesh}, shared by the gateways that use the same one); stored images: see
@@ -132,7 +132,8 @@ public final class GatewayMain {
                     }
                 }).register(registry);
 
-        ConversationService conversations = new ConversationService(store, chat, imagePolicy, metrics);
+        ConversationService conversations = new ConversationService(store, chat, imagePolicy, metrics,
+                s.duration("GATEWAY_STORE_TIMEOUT", Duration.ofSeconds(5)));
 
         ImageLoader images = new ImageLoader(ImageFetchConfig.from(s));
         ConversationsHandler conversationsApi = new ConversationsHandler(json, conversations, images, modelName);

@@ -6,9 +6,12 @@ import dev.internvl.mesh.gateway.chat.ChatPlanner;
 import dev.internvl.mesh.gateway.chat.ChatService;
 import dev.internvl.mesh.gateway.chat.GenerationOptions;
 import dev.internvl.mesh.gateway.openai.ApiError;
+import io.github.resilience4j.timelimiter.TimeLimiter;
+import io.github.resilience4j.timelimiter.TimeLimiterConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,7 +19,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -46,14 +53,20 @@ public final class ConversationService {
     private final ChatService chat;
     private final ImagePolicy policy;
     private final GatewayMetrics metrics;
+    private final TimeLimiter storeTimeLimit;
+    /** Store calls run here so that the time limit can give up on a hung one. */
+    private static final ExecutorService STORE_CALLS = Executors.newVirtualThreadPerTaskExecutor();
     /** Conversations with a turn being answered here, each mapped to a token of that turn. */
     private final Map<String, Object> turnsInFlight = new ConcurrentHashMap<>();
 
-    public ConversationService(ConversationStore store, ChatService chat, ImagePolicy policy, GatewayMetrics metrics) {
+    public ConversationService(ConversationStore store, ChatService chat, ImagePolicy policy, GatewayMetrics metrics,
+                               Duration storeTimeout) {
         this.store = store;
         this.chat = chat;
         this.policy = policy;
         this.metrics = metrics;
+        this.storeTimeLimit = TimeLimiter.of("conversation-store", TimeLimiterConfig.custom()
+                .timeoutDuration(storeTimeout).cancelRunningFuture(true).build());
     }
 
     public Conversation create(Optional<String> systemMessage, Map<String, String> metadata) {
@@ -199,18 +212,26 @@ public final class ConversationService {
     }
 
     /**
-     * A store call, timed by operation, its failures as the API reports them.
+     * A store call, timed by operation, bounded by the store's time limit (a hung Redis must not hang requests),
+     * its failures as the API reports them.
      *
      * @param param the request parameter an image error is about, or null
      */
     private <T> T storeCall(String operation, String param, Supplier<T> call) {
         long start = System.nanoTime();
         try {
-            return call.get();
+            return storeTimeLimit.executeFutureSupplier(() -> CompletableFuture.supplyAsync(call, STORE_CALLS));
         } catch (ConversationStoreException e) {
             throw storeError(e, param);
         } catch (IllegalArgumentException e) { // a cursor or limit the store cannot use
             throw ApiError.invalidRequest(e.getMessage(), null);
+        } catch (TimeoutException e) {
+            throw new ApiError(503, "server_error", "The conversation store did not answer in time; please retry.", null,
+                    "store_timeout").retryAfter(5);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         } finally {
             metrics.storeDuration.labelValues(operation).observe((System.nanoTime() - start) / 1e9);
         }
