@@ -15,7 +15,7 @@ export RUST_FLAVOR := cpu
 MVN := mvn -B -ntp
 GOLDEN ?= ../shared/golden
 
-.PHONY: build test golden run clean
+.PHONY: build test golden run clean deploy-check loadtest loadtest-smoke
 
 build:
 	$(MVN) -q package -DskipTests
@@ -40,3 +40,8 @@ BENCH_MODEL ?= models/demo-internvl2_5-1b
 bench: build
 	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
 	bin/mesh-java dev.internvl.mesh.tools.bench.Bench $(BENCH_MODEL)
+
+# Validates deploy/ offline: Dockerfile lint and module list, compose.yaml, every kustomize render against the
+# Kubernetes schemas and a cross-object lint (tools pinned in scripts/install-tools.sh, kept in .tools/).
+deploy-check: build
+	deploy/check/run.sh

@@ -3,7 +3,7 @@
 // checks what this project wants of its compose file: published ports bound to loopback only, and build targets
 // that exist in the Dockerfile they name. No Docker engine is needed.
 //
-//	go run . ../compose.yaml
+//	go run . ../../compose.yaml
 package main
 
 import (
