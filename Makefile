@@ -22,6 +22,7 @@ build:
 
 test:
 	$(MVN) verify
+	clients/openai-python/run.sh
 
 golden: build
 	bin/golden-check $(GOLDEN)
@@ -33,13 +34,18 @@ run: build
 clean:
 	$(MVN) -q clean
 
-.PHONY: bench
+.PHONY: bench bench-service
 # Engine speed on a checkpoint with InternVL2_5-1B's shapes (generated once into models/), beside the machine's
 # measured limits.
 BENCH_MODEL ?= models/demo-internvl2_5-1b
 bench: build
 	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
 	bin/mesh-java dev.internvl.mesh.tools.bench.Bench $(BENCH_MODEL)
+
+# Decode throughput through the llm-service with 1, 4 and 16 concurrent requests against the embedded engine.
+bench-service: build
+	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
+	bin/mesh-java dev.internvl.mesh.tools.bench.ServiceBench $(BENCH_MODEL)
 
 # Validates deploy/ offline: Dockerfile lint and module list, compose.yaml, every kustomize render against the
 # Kubernetes schemas and a cross-object lint (tools pinned in scripts/install-tools.sh, kept in .tools/).

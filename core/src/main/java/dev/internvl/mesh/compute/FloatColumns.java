@@ -10,6 +10,6 @@ public record FloatColumns(float[] data, RowLocator rows, int outDim, int inDim)
         for (int kk = 0; kk < kCount; kk++) {
             Elementwise.copy(data, rows.offset(k0 + kk) + n0, panel, kk * width, nCount);
         }
-        MatMul.zeroPadColumns(panel, nCount, width, kCount);
+        MatrixOperand.zeroPadColumns(panel, nCount, width, kCount);
     }
 }

@@ -30,6 +30,6 @@ public record FloatRows(float[] data, RowLocator rows, int outDim, int inDim) im
                 panel[p] = data[src + kk];
             }
         }
-        MatMul.zeroPadColumns(panel, nCount, width, kCount);
+        MatrixOperand.zeroPadColumns(panel, nCount, width, kCount);
     }
 }

@@ -227,15 +227,6 @@ public final class MatMul {
         }
     }
 
-    /** Zeroes columns {@code [nCount, width)} of a {@code kCount x width} panel (the tail strip of W). */
-    static void zeroPadColumns(float[] panel, int nCount, int width, int kCount) {
-        if (nCount < width) {
-            for (int kk = 0; kk < kCount; kk++) {
-                Arrays.fill(panel, kk * width + nCount, (kk + 1) * width, 0f);
-            }
-        }
-    }
-
     // ---- memory-bound path: stream each weight row once for all (few) rows of x ----
 
     private static void streamRows(ComputePool pool, float[] x, int xOff, int ldx, int rows, WeightMatrix w, int n,

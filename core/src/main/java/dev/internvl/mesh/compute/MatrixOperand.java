@@ -16,4 +16,13 @@ public interface MatrixOperand {
      * zero for {@code nCount <= j < width}: a {@code kCount x width} block of Wᵀ, row-major.
      */
     void packTransposed(int n0, int nCount, int k0, int kCount, float[] panel, int width);
+
+    /** Zeroes columns {@code [nCount, width)} of a {@code kCount x width} panel (the tail strip of W). */
+    static void zeroPadColumns(float[] panel, int nCount, int width, int kCount) {
+        if (nCount < width) {
+            for (int kk = 0; kk < kCount; kk++) {
+                java.util.Arrays.fill(panel, kk * width + nCount, (kk + 1) * width, 0f);
+            }
+        }
+    }
 }

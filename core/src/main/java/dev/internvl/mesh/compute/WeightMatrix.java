@@ -153,6 +153,6 @@ public final class WeightMatrix implements MatrixOperand {
                 panel[p] = block[kk];
             }
         }
-        MatMul.zeroPadColumns(panel, nCount, width, kCount);
+        MatrixOperand.zeroPadColumns(panel, nCount, width, kCount);
     }
 }

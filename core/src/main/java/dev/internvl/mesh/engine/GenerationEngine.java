@@ -36,8 +36,10 @@ import java.util.function.Supplier;
  * freed and it waits again at the head of the queue with its tokens so far, to be recomputed when blocks free up
  * (as vLLM does). Its listener notices nothing but a pause.
  *
- * <p>Each request's arithmetic is the same whatever else runs: decode tokens go through one batched pass, prefill
- * chunks through passes of their own that start at fixed positions.
+ * <p>Each request's arithmetic is the same whatever else runs and whatever the prefix cache holds: decode tokens go
+ * through one batched pass, prefill chunks through passes of their own that start at multiples of the chunk size,
+ * and a cached prefix is reused in whole chunks. So greedy output through the serving tiers equals the embedded
+ * engine's for the same request.
  */
 public final class GenerationEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationEngine.class);
@@ -71,6 +73,10 @@ public final class GenerationEngine implements AutoCloseable {
         this.decoders = decoders;
         this.modelStopTokenIds = modelStopTokenIds.clone();
         this.maxContext = model.config().maxPositionEmbeddings();
+        if (settings.prefillChunk() % cache.blockSize() != 0) {
+            throw new IllegalArgumentException("the prefill chunk (" + settings.prefillChunk() + ") must be a multiple of the KV block size ("
+                    + cache.blockSize() + ")");
+        }
         this.scheduler = Thread.ofPlatform().name("generation-scheduler").daemon().start(this::loop);
     }
 
@@ -206,9 +212,12 @@ public final class GenerationEngine implements AutoCloseable {
                 }
                 waiting.pollFirst();
                 next.sequence = cache.newSequence();
-                // Whole blocks of the prompt already in the cache are attached, not computed; at least one prompt
-                // position is always computed, for the logits of the first new token.
-                int attached = cache.attachCachedPrefix(next.sequence, next.prefixHashes(), (next.promptLength - 1) / cache.blockSize());
+                // Blocks of the prompt already in the cache are attached, not computed: whole prefill chunks of
+                // them, so the rest runs in exactly the chunks a fresh request would (identical arithmetic), and
+                // never the last prompt position, whose logits give the first new token.
+                int cachedChunks = (next.promptLength - 1) / settings.prefillChunk();
+                int attached = cache.attachCachedPrefix(next.sequence, next.prefixHashes(),
+                        cachedChunks * settings.prefillChunk() / cache.blockSize());
                 next.computed = attached * cache.blockSize();
                 next.registeredBlocks = attached;
                 if (next.cachedPromptTokens < 0) {

@@ -50,7 +50,7 @@ class MatMulTest {
         for (ComputePool pool : new ComputePool[]{ONE, TWO, FIVE}) {
             float[] y = new float[m * n];
             MatMul.linear(pool, x, m, w.matrix, bias, y);
-            assertClose(naive(x, m, w.values, n, k, bias, null), y, k);
+            assertClose(naive(x, m, w.values, n, k, bias), y, k);
         }
     }
 
@@ -99,7 +99,7 @@ class MatMulTest {
         for (MatrixOperand op : new MatrixOperand[]{rows, columns}) {
             float[] y = new float[m * n];
             MatMul.linear(TWO, x, m, op, null, y);
-            assertClose(naive(x, m, w, n, k, null, null), y, k);
+            assertClose(naive(x, m, w, n, k, null), y, k);
             // Only the leading 20 x 17 block of W.
             float[] part = new float[m * 20];
             MatMul.matmul(TWO, x, 0, k, m, op, 20, 17, null, part, 0, 20, false);
@@ -111,11 +111,11 @@ class MatMulTest {
             for (int j = 0; j < 20; j++) {
                 System.arraycopy(w, j * k, ws, j * 17, 17);
             }
-            assertClose(naive(xs, m, ws, 20, 17, null, null), part, 17);
+            assertClose(naive(xs, m, ws, 20, 17, null), part, 17);
         }
     }
 
-    static float[] naive(float[] x, int m, float[] w, int n, int k, float[] bias, float[] init) {
+    static float[] naive(float[] x, int m, float[] w, int n, int k, float[] bias) {
         float[] y = new float[m * n];
         for (int r = 0; r < m; r++) {
             for (int j = 0; j < n; j++) {

@@ -6,10 +6,12 @@ import dev.internvl.mesh.engine.EngineSettings;
 import dev.internvl.mesh.engine.GenerationEngine;
 import dev.internvl.mesh.model.llm.KvBlockPool;
 import dev.internvl.mesh.model.llm.Qwen2Model;
+import dev.internvl.mesh.proto.v1.DType;
 import dev.internvl.mesh.proto.v1.ModelInfo;
 import dev.internvl.mesh.serving.GrpcServer;
 import dev.internvl.mesh.serving.MetricsServer;
 import dev.internvl.mesh.serving.ModelInfos;
+import dev.internvl.mesh.serving.ServiceRunner;
 import dev.internvl.mesh.serving.Settings;
 import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -26,7 +28,8 @@ import java.time.Duration;
  *   <li>{@code MODEL_DIR} (required): the hub model directory; {@code TOKENIZER_DIR} (MODEL_DIR) where the
  *       tokenizer files are, when they live apart from the weights</li>
  *   <li>{@code LLM_HOST} (127.0.0.1), {@code LLM_GRPC_PORT} (50052), {@code LLM_METRICS_PORT} (9092)</li>
- *   <li>{@code VISION_ADDR} (127.0.0.1:50051): the vision tier, {@code LLM_VISION_TIMEOUT} (120s) per image</li>
+ *   <li>{@code VISION_ADDR} (127.0.0.1:50051): the vision tier, {@code LLM_VISION_TIMEOUT} (120s) per image,
+ *       {@code LLM_VISION_DTYPE} (bf16): embeddings on the wire, {@code bf16} or {@code f32} (exact)</li>
  *   <li>{@code LLM_KV_CACHE_BYTES} (1g): the paged KV cache's memory</li>
  *   <li>{@code LLM_MAX_RUNNING} (32), {@code LLM_PREFILL_CHUNK} (256), {@code LLM_MAX_STEP_TOKENS} (512),
  *       {@code LLM_MAX_WAITING} (256): see {@link EngineSettings}</li>
@@ -62,7 +65,8 @@ public final class LlmServiceMain {
 
         String visionAddr = s.string("VISION_ADDR", "127.0.0.1:50051");
         VisionClient vision = new VisionClient(NettyChannelBuilder.forTarget(visionAddr).usePlaintext()
-                .maxInboundMessageSize(64 << 20).build(), s.duration("LLM_VISION_TIMEOUT", Duration.ofSeconds(120)).toMillis());
+                .maxInboundMessageSize(64 << 20).build(), s.duration("LLM_VISION_TIMEOUT", Duration.ofSeconds(120)).toMillis(),
+                wireDtype(s.string("LLM_VISION_DTYPE", "bf16")));
         ModelInfo info = ModelInfos.describe(config, modelDir.getFileName().toString());
         PrometheusRegistry registry = new PrometheusRegistry();
         LlmMetrics metrics = new LlmMetrics(registry, engine);
@@ -81,15 +85,15 @@ public final class LlmServiceMain {
         });
     }
 
+    private static DType wireDtype(String name) {
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "bf16" -> DType.DTYPE_BF16;
+            case "f32" -> DType.DTYPE_F32;
+            default -> throw new IllegalArgumentException("LLM_VISION_DTYPE=" + name + ": use bf16 or f32");
+        };
+    }
+
     public static void main(String[] args) throws Exception {
-        Running running = start(Settings.fromEnvironment());
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                running.close();
-            } catch (Exception e) {
-                LOG.warn("shutdown: {}", e.toString());
-            }
-        }));
-        running.grpc().awaitTermination();
+        ServiceRunner.run("llm-service", () -> start(Settings.fromEnvironment()));
     }
 }

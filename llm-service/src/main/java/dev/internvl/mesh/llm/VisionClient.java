@@ -26,11 +26,17 @@ final class VisionClient implements AutoCloseable {
     private final ManagedChannel channel;
     private final VisionServiceGrpc.VisionServiceStub stub;
     private final long timeoutMillis;
+    private final DType wireDtype;
 
-    VisionClient(ManagedChannel channel, long timeoutMillis) {
+    /**
+     * @param wireDtype BF16 (half the bytes) or F32 (the vision tower's exact output, for results identical to the
+     *                  single-process engine)
+     */
+    VisionClient(ManagedChannel channel, long timeoutMillis, DType wireDtype) {
         this.channel = channel;
         this.stub = VisionServiceGrpc.newStub(channel);
         this.timeoutMillis = timeoutMillis;
+        this.wireDtype = wireDtype;
     }
 
     CompletableFuture<EncodedImage> encode(byte[] image, TilingOptions tiling) {
@@ -38,7 +44,7 @@ final class VisionClient implements AutoCloseable {
         EncodeRequest request = EncodeRequest.newBuilder()
                 .setImage(com.google.protobuf.ByteString.copyFrom(image))
                 .setTiling(tiling)
-                .setDtype(DType.DTYPE_BF16)
+                .setDtype(wireDtype)
                 .build();
         stub.withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS).encode(request, new StreamObserver<>() {
             private float[] rows;

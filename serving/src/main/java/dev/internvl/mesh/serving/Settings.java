@@ -43,13 +43,21 @@ public final class Settings {
         return string(name).map(v -> parseBytes(name, v)).orElse(fallback);
     }
 
+    /** Durations like {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, or a bare number of milliseconds. */
     public Duration duration(String name, Duration fallback) {
         return string(name).map(v -> {
-            try {
-                return v.matches("\\d+") ? Duration.ofMillis(Long.parseLong(v)) : Duration.parse("PT" + v.toUpperCase());
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException(name + "=" + v + " is not a duration (e.g. 500 for ms, 30s, 2m)");
+            var m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)?").matcher(v.trim().toLowerCase());
+            if (!m.matches()) {
+                throw new IllegalArgumentException(name + "=" + v + " is not a duration (e.g. 500ms, 30s, 2m)");
             }
+            double amount = Double.parseDouble(m.group(1));
+            double millis = switch (m.group(2) == null ? "ms" : m.group(2)) {
+                case "s" -> amount * 1_000;
+                case "m" -> amount * 60_000;
+                case "h" -> amount * 3_600_000;
+                default -> amount;
+            };
+            return Duration.ofNanos(Math.round(millis * 1_000_000));
         }).orElse(fallback);
     }
 

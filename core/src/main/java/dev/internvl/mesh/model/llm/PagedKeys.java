@@ -3,8 +3,6 @@ package dev.internvl.mesh.model.llm;
 import dev.internvl.mesh.compute.Elementwise;
 import dev.internvl.mesh.compute.MatrixOperand;
 
-import java.util.Arrays;
-
 /**
  * The cached keys of one KV head of one sequence, as the matrix {@code K [keyCount, headDim]} of {@code q · Kᵀ}.
  * Keys are stored feature-major within a block, so a panel row (one dimension, consecutive positions) is copied a
@@ -23,10 +21,6 @@ record PagedKeys(float[] keys, KvSequence sequence, int firstFeature, int outDim
             }
             j += run;
         }
-        if (nCount < width) {
-            for (int kk = 0; kk < kCount; kk++) {
-                Arrays.fill(panel, kk * width + nCount, (kk + 1) * width, 0f);
-            }
-        }
+        MatrixOperand.zeroPadColumns(panel, nCount, width, kCount);
     }
 }

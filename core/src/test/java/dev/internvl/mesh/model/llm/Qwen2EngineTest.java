@@ -64,7 +64,7 @@ class Qwen2EngineTest {
         int[] prompt = randomTokens(70, 1);
         float[] oneShot = promptLogits(prompt, prompt.length);
         for (int chunk : new int[]{1, 5, 16, 33}) {
-            assertClose(oneShot, promptLogits(prompt, chunk), 1e-4, "chunk " + chunk);
+            TestData.assertMaxAbs("chunk " + chunk, promptLogits(prompt, chunk), oneShot, 1e-4);
         }
     }
 
@@ -84,7 +84,7 @@ class Qwen2EngineTest {
         assertEquals(all.length, seq.length());
         KvSequence fresh = cache.newSequence();
         float[] recomputed = model.prefill(fresh, all, null, all.length);
-        assertClose(recomputed, logits, 1e-4, "decode vs recompute");
+        TestData.assertMaxAbs("decode vs recompute", logits, recomputed, 1e-4);
         seq.release();
         fresh.release();
         assertEquals(cache.blockCount(), cache.freeBlocks());
@@ -109,7 +109,7 @@ class Qwen2EngineTest {
                 List<float[]> batched = model.decode(together, next);
                 for (int b = 0; b < batch; b++) {
                     float[] single = model.decode(List.of(alone.get(b)), new int[]{next[b]}).getFirst();
-                    assertClose(single, batched.get(b), 1e-4, "batch " + batch + " sequence " + b + " step " + step);
+                    TestData.assertMaxAbs("batch " + batch + " sequence " + b + " step " + step, batched.get(b), single, 1e-4);
                     next[b] = argmax(single);
                 }
             }
@@ -137,7 +137,7 @@ class Qwen2EngineTest {
         int[] aPlus = new int[a.length + 1];
         System.arraycopy(a, 0, aPlus, 0, a.length);
         aPlus[a.length] = nextA;
-        assertClose(model.prefill(refA, aPlus, null, 64), mixed.get(0), 1e-4, "decode in a mixed step");
+        TestData.assertMaxAbs("decode in a mixed step", mixed.get(0), model.prefill(refA, aPlus, null, 64), 1e-4);
         assertEquals(b.length, seqB.length());
     }
 
@@ -184,14 +184,5 @@ class Qwen2EngineTest {
             }
         }
         return best;
-    }
-
-    static void assertClose(float[] want, float[] got, double atol, String what) {
-        assertEquals(want.length, got.length, what);
-        double worst = 0;
-        for (int i = 0; i < want.length; i++) {
-            worst = Math.max(worst, Math.abs(want[i] - got[i]));
-        }
-        assertTrue(worst <= atol, what + ": max |diff| " + worst);
     }
 }

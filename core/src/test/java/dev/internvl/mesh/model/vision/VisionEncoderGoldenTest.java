@@ -7,9 +7,6 @@ import dev.internvl.mesh.compute.ComputePool;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.Arrays;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class VisionEncoderGoldenTest {
     private static final ComputePool POOL = new ComputePool(2);
@@ -38,27 +35,10 @@ class VisionEncoderGoldenTest {
                     seen[2] = x.clone();
                 }
             });
-            assertClose("embeddings_output", seen[0], expected.tensor("embeddings_output").toFloatArray(), 1e-4);
-            assertClose("last_hidden_state", seen[1], expected.tensor("last_hidden_state").toFloatArray(), 1e-4);
-            assertClose("pixel_shuffled", seen[2], expected.tensor("pixel_shuffled").toFloatArray(), 1e-4);
-            assertClose("embeds", embeds, expected.tensor("embeds").toFloatArray(), 5e-5);
+            TestData.assertMaxAbs("embeddings_output", seen[0], expected.tensor("embeddings_output").toFloatArray(), 1e-4);
+            TestData.assertMaxAbs("last_hidden_state", seen[1], expected.tensor("last_hidden_state").toFloatArray(), 1e-4);
+            TestData.assertMaxAbs("pixel_shuffled", seen[2], expected.tensor("pixel_shuffled").toFloatArray(), 1e-4);
+            TestData.assertMaxAbs("embeds", embeds, expected.tensor("embeds").toFloatArray(), 5e-5);
         }
-    }
-
-    static void assertClose(String what, float[] actual, float[] expected, double atol) {
-        assertTrue(actual.length == expected.length, what + ": " + actual.length + " values, expected " + expected.length);
-        double worst = 0;
-        int at = -1;
-        for (int i = 0; i < actual.length; i++) {
-            double d = Math.abs((double) actual[i] - expected[i]);
-            if (!(d <= worst)) {
-                worst = d;
-                at = i;
-            }
-        }
-        String detail = at < 0 ? "" : " at " + at + " (" + actual[at] + " vs " + expected[at] + ")";
-        assertTrue(worst <= atol, what + ": max |diff| " + worst + " > " + atol + detail
-                + " first values " + Arrays.toString(Arrays.copyOf(actual, 4)) + " vs " + Arrays.toString(Arrays.copyOf(expected, 4)));
-        System.out.println(what + ": max |diff| " + worst);
     }
 }
