@@ -51,3 +51,15 @@ bench-service: build
 # Kubernetes schemas and a cross-object lint (tools pinned in scripts/install-tools.sh, kept in .tools/).
 deploy-check: build
 	deploy/check/run.sh
+
+# Load tests (loadtest/README.md). `make loadtest`: the full profile against a mesh already running (`make run`),
+# at GATEWAY_URL (http://127.0.0.1:8080); VUS= and DURATION= override the profile's users per scenario and length.
+LOADTEST_PROFILE ?= loadtest/profiles/full.json
+loadtest:
+	scripts/install-tools.sh loadtest
+	.tools/bin/meshload -profile $(LOADTEST_PROFILE) $(if $(VUS),-vus $(VUS)) $(if $(DURATION),-duration $(DURATION))
+
+# Starts the mesh on the small demo checkpoint, runs a bounded smoke load (20 s), stops the mesh; fails on a
+# threshold breach.
+loadtest-smoke: build
+	loadtest/smoke.sh

@@ -213,7 +213,7 @@ func (s *conversationScenario) Setup(context.Context, *Env) (string, error) { re
 func (s *conversationScenario) Iterate(ctx context.Context, env *Env, vu, it int) error {
 	const name = "conversation"
 	start := time.Now()
-	resp, err := post(ctx, env, "/v1/conversations", map[string]any{"model": env.Model})
+	resp, err := post(ctx, env, "/v1/conversations", map[string]any{"metadata": map[string]string{"source": "meshload"}})
 	if err != nil {
 		return err
 	}

@@ -177,4 +177,3 @@ func firstModel(ctx context.Context, e *Env) (string, error) {
 	}
 	return models.Data[0].ID, nil
 }
-

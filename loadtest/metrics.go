@@ -21,7 +21,9 @@ func NewMetrics() *Metrics {
 	return &Metrics{trends: map[string][]float64{}, rates: map[string]*rate{}, counts: map[string]float64{}}
 }
 
-func keys(name, scenario string) [2]string { return [2]string{name, name + "{scenario:" + scenario + "}"} }
+func keys(name, scenario string) [2]string {
+	return [2]string{name, name + "{scenario:" + scenario + "}"}
+}
 
 // Trend records a value (milliseconds for the timing metrics).
 func (m *Metrics) Trend(name, scenario string, value float64) {

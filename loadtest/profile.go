@@ -13,11 +13,14 @@ type Profile struct {
 	// Each scenario's virtual users loop for Duration, each at most MaxIterations times (0: no cap).
 	Duration      Duration `json:"duration"`
 	MaxIterations int      `json:"max_iterations_per_vu"`
+	// Iterations of each scenario run once, one after the other, before the load starts; not measured.
+	WarmupIterations int `json:"warmup_iterations"`
 	// A request that takes longer fails.
 	RequestTimeout Duration       `json:"request_timeout"`
 	Scenarios      map[string]int `json:"scenarios"` // scenario name -> virtual users
 	Request        RequestShape   `json:"request"`
-	// The gRPC request as protojson of Chat.Complete's input; ${MODEL}, ${MAX_TOKENS} and ${PROMPT} are replaced.
+	// The gRPC request as protojson of Chat.Complete's input; "${MAX_TOKENS}", "${PROMPT}" and "${MODEL}" inside its
+	// strings are replaced (protojson reads a quoted number into an integer field).
 	GrpcRequest json.RawMessage     `json:"grpc_request"`
 	Thresholds  map[string][]string `json:"thresholds"`
 }

@@ -66,32 +66,23 @@ type Outcome struct {
 // executor) and waits until all have stopped: at the profile's duration, after the last request in flight.
 func Run(ctx context.Context, env *Env, log func(string, ...any)) map[string]*Outcome {
 	outcomes := map[string]*Outcome{}
+	ready := map[string]Scenario{}
+	// Set every scenario up and warm it before any load starts, so cold start-up (class loading, JIT) of the mesh
+	// does not land in the measured samples.
+	for _, name := range sortedKeys(env.Profile.Scenarios) {
+		if vus := env.Profile.Scenarios[name]; vus > 0 {
+			outcomes[name] = &Outcome{VUs: vus}
+			if s := prepare(ctx, env, name, outcomes[name], log); s != nil {
+				ready[name] = s
+			}
+		}
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, name := range sortedKeys(env.Profile.Scenarios) {
-		vus := env.Profile.Scenarios[name]
-		if vus <= 0 {
-			continue
-		}
-		s := scenarios[name]()
-		out := &Outcome{VUs: vus}
-		outcomes[name] = out
-		setupCtx, cancel := context.WithTimeout(ctx, env.Profile.RequestTimeout.Duration)
-		skip, err := s.Setup(setupCtx, env)
-		cancel()
-		if skip != "" {
-			out.Skipped = skip
-			log("%s: skipped: %s", name, skip)
-			continue
-		}
-		if err != nil {
-			out.Failures, out.FirstError = 1, err.Error()
-			env.Metrics.Rate("errors", name, true)
-			log("%s: setup failed: %v", name, err)
-			continue
-		}
-		deadline := time.Now().Add(env.Profile.Duration.Duration)
-		for vu := 1; vu <= vus; vu++ {
+	deadline := time.Now().Add(env.Profile.Duration.Duration)
+	for _, name := range sortedKeys(ready) {
+		s, out := ready[name], outcomes[name]
+		for vu := 1; vu <= out.VUs; vu++ {
 			wg.Add(1)
 			go func(vu int) {
 				defer wg.Done()
@@ -129,6 +120,45 @@ func Run(ctx context.Context, env *Env, log func(string, ...any)) map[string]*Ou
 	}
 	wg.Wait()
 	return outcomes
+}
+
+// prepare runs a scenario's Setup and its warm-up iterations (recorded nowhere); nil when it is skipped or broken.
+func prepare(ctx context.Context, env *Env, name string, out *Outcome, log func(string, ...any)) Scenario {
+	s := scenarios[name]()
+	broken := func(err error) Scenario {
+		out.Failures, out.FirstError = 1, err.Error()
+		env.Metrics.Rate("errors", name, true)
+		log("%s: %v", name, err)
+		return nil
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, env.Profile.RequestTimeout.Duration)
+	skip, err := s.Setup(setupCtx, env)
+	cancel()
+	if skip != "" {
+		out.Skipped = skip
+		log("%s: skipped: %s", name, skip)
+		return nil
+	}
+	if err != nil {
+		return broken(fmt.Errorf("setup failed: %w", err))
+	}
+	warm := *env
+	warm.Metrics = NewMetrics()
+	for i := 0; i < env.Profile.WarmupIterations; i++ {
+		reqCtx, cancel := context.WithTimeout(ctx, env.Profile.RequestTimeout.Duration)
+		err := s.Iterate(reqCtx, &warm, 0, i)
+		cancel()
+		var skip errSkip
+		if errors.As(err, &skip) {
+			out.Skipped = skip.reason
+			log("%s: skipped: %s", name, skip.reason)
+			return nil
+		}
+		if err != nil {
+			return broken(fmt.Errorf("warm-up failed: %w", err))
+		}
+	}
+	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {

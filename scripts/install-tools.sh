@@ -15,6 +15,9 @@ mkdir -p "$bin" "$stamps"
 KUSTOMIZE_VERSION=v5.8.2
 KUBECONFORM_VERSION=v0.8.0
 
+for needed in go python3; do
+  command -v "$needed" >/dev/null || { echo "error: $needed is needed to install the deploy and load-test tools" >&2; exit 1; }
+done
 # Build with the machine's Go, never a downloaded toolchain.
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 
@@ -34,11 +37,11 @@ go_build() { # directory of a Go main package in this repository, binary name; g
 python_venv() {
   local requirements="$root/deploy/check/requirements.txt"
   local stamp="$stamps/venv-$(sha256sum "$requirements" | cut -c1-16)"
-  if [ -x "$tools/venv/bin/python" ] && [ -f "$stamp" ]; then return; fi
-  echo "installing deploy/check/requirements.txt into .tools/venv" >&2
-  rm -rf "$tools/venv" "$stamps"/venv-*
-  python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  if [ -x "$tools/deploy-venv/bin/python" ] && [ -f "$stamp" ]; then return; fi
+  echo "installing deploy/check/requirements.txt into .tools/deploy-venv" >&2
+  rm -rf "$tools/deploy-venv" "$stamps"/venv-*
+  python3 -m venv "$tools/deploy-venv"
+  "$tools/deploy-venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
   touch "$stamp"
 }
 

@@ -7,7 +7,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 scripts/install-tools.sh deploy
 bin="$root/.tools/bin"
-venv="$root/.tools/venv/bin"
+venv="$root/.tools/deploy-venv/bin"
 work="$root/.tools/deploy-check"
 rm -rf "$work"
 mkdir -p "$work/renders" "$work/variants"
