@@ -6,6 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 scripts/install-tools.sh deploy
+: "${JAVA_HOME:=$(scripts/find-jdk.sh)}"
 bin="$root/.tools/bin"
 venv="$root/.tools/deploy-venv/bin"
 work="$root/.tools/deploy-check"
@@ -23,17 +24,16 @@ step "Dockerfile: hadolint"
 step "Dockerfile: entry points and runtime modules"
 # Every main class an image starts must exist, and jlink's module list must cover what jdeps finds on each
 # service's class path (a missing module fails only at run time, in the container).
-for main in $(grep -o 'dev\.internvl\.mesh\.[A-Za-z.]*' deploy/docker/Dockerfile | sort -u); do
-  module=$(grep -B30 "\"$main\"" deploy/docker/Dockerfile | grep -o 'COPY --from=build /dist/[a-z-]*' | tail -1 | sed 's#.*/dist/##')
+# (module, main class) of each image stage: the module it copies to /app, the class its ENTRYPOINT names
+while read -r module main; do
   source="$module/src/main/java/${main//.//}.java"
   if [ -f "$source" ]; then
     echo "$main: $source"
-  elif [ ! -d "$module/src" ]; then
-    echo "$main: skipped, module $module has no sources in this tree yet"
   else
     fail "$main is started by the Dockerfile but $source does not exist"
   fi
-done
+done < <(awk '/^FROM /{module=""} match($0, /COPY --from=build \/dist\/[a-z-]+ \/app$/){split($3, p, "/"); module=p[3]}
+              match($0, /dev\.internvl\.mesh\.[A-Za-z.]+/){print module, substr($0, RSTART, RLENGTH)}' deploy/docker/Dockerfile)
 wanted=$(grep -v '^#' deploy/docker/runtime-modules.txt | sort -u)
 for module in gateway llm-service vision-service tools; do
   if [ ! -d "$module/target/classes" ] || [ ! -d "$module/target/lib" ]; then
