@@ -36,10 +36,11 @@ clean:
 
 .PHONY: bench bench-service
 # Engine speed on a checkpoint with InternVL2_5-1B's shapes (generated once into models/), beside the machine's
-# measured limits.
+# measured limits and the targets; the ViT is timed against PyPI's torch in .tools/torch-venv (made once).
 BENCH_MODEL ?= models/demo-internvl2_5-1b
 bench: build
 	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
+	@scripts/bench-torch-venv.sh
 	bin/mesh-java dev.internvl.mesh.tools.bench.Bench $(BENCH_MODEL)
 
 # Decode throughput through the llm-service with 1, 4 and 16 concurrent requests against the embedded engine.

@@ -10,13 +10,19 @@ import java.util.Arrays;
  * {@code y = x · Wᵀ (+ bias)} for fp32 activations x {@code [rows, inDim]} and any {@link MatrixOperand} W
  * {@code [outDim, inDim]}, with fp32 accumulation.
  *
- * <p>Two paths. Up to {@link #GEMV_MAX_ROWS} rows of x (decode, small batches) against a {@link WeightMatrix}
- * stream the weights: each group of four weight rows is read once, in memory order, widened into a small buffer,
- * and dotted with every x row, four x rows at a time (16 accumulators). One row is memory-bound; with a few dozen
- * the 4 x 4 dot tile runs near the FMA peak. More rows go through packing: W is packed, a {@code KC x NR} block at
- * a time, into fp32 panels, and a register-tiled kernel computes {@code MR x NR} blocks of y with all accumulators
- * in vector registers; packing costs about as much as 50 rows of streaming, so it pays beyond that. Both split the output over the
- * {@link ComputePool}; all vector widths come from {@code SPECIES_PREFERRED}.
+ * <p>Two Java paths. Up to {@link #ROW_DOT_MAX_ROWS} rows of x (decode, small batches) against a
+ * {@link WeightMatrix} go through {@link RowDotProduct}, which streams the weights once for all rows. More rows go
+ * through packing: W is packed, a {@code KC x NR} block at a time, into fp32 panels, and a register-tiled kernel
+ * computes {@code MR x NR} blocks of y with all accumulators in vector registers; packing costs about as much as
+ * 50 rows of streaming, so it pays beyond that. Both split the output over the {@link ComputePool}; all vector
+ * widths come from {@code SPECIES_PREFERRED}.
+ *
+ * <p>On the {@link Precision#FAST fast} path x is rounded to BF16 first, and the many-row products with weights go
+ * to {@link NativeBf16Gemm} (oneDNN on AVX512_BF16, twice the fp32 FMA rate) when it is available.
+ *
+ * <p>Within each path an output's terms are summed in an order that depends only on k, not on the number of rows;
+ * the two paths' orders differ, so a row computed in a call of at most {@link #ROW_DOT_MAX_ROWS} rows and in a
+ * larger one can differ in the last bits (one order for both measured 30-50% slower prefill on the exact path).
  */
 public final class MatMul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -26,35 +32,76 @@ public final class MatMul {
     static final int NR = 4 * L;
     /** Depth of one packed panel; NR x KC floats stay in L2 while all rows of a block stream past. */
     static final int KC = 256;
-    /** At most this many x rows take the streaming path (measured crossover: 48 to 64 rows). */
-    static final int GEMV_MAX_ROWS = 48;
-    /** Weight rows one streaming kernel call covers. */
-    private static final int GEMV_ROWS = 4;
+    /** At most this many x rows take the streaming row-dot kernel (measured crossover: 48 to 64 rows). */
+    static final int ROW_DOT_MAX_ROWS = 48;
 
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[NR * KC]);
-    private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
 
     private MatMul() {
     }
 
-    /** {@code y[rows, outDim] = x[rows, inDim] · Wᵀ + bias}, all contiguous. {@code bias} may be null. */
+    /** What runs the fast path's many-row products with BF16 weights on this machine, in words. */
+    public static String fastGemm() {
+        return NativeBf16Gemm.available() ? "oneDNN BF16 matmul (AVX512_BF16), native"
+                : "Vector API fp32 kernels on BF16-rounded activations (no native BF16 GEMM here)";
+    }
+
+    /** {@code y[rows, outDim] = x[rows, inDim] · Wᵀ + bias}, all contiguous, on the exact path. {@code bias} may be null. */
     public static void linear(ComputePool pool, float[] x, int rows, MatrixOperand w, float[] bias, float[] y) {
-        matmul(pool, x, 0, w.inDim(), rows, w, bias, y, 0, w.outDim(), false);
+        linear(pool, Precision.EXACT, x, rows, w, bias, y);
+    }
+
+    /** {@code y[rows, outDim] = x[rows, inDim] · Wᵀ + bias}, all contiguous. {@code bias} may be null. */
+    public static void linear(ComputePool pool, Precision precision, float[] x, int rows, MatrixOperand w, float[] bias,
+                              float[] y) {
+        matmul(pool, precision, x, 0, w.inDim(), rows, w, bias, y, 0, w.outDim(), false);
+    }
+
+    /** {@link #matmul(ComputePool, Precision, float[], int, int, int, MatrixOperand, float[], float[], int, int, boolean)} on the exact path. */
+    public static void matmul(ComputePool pool, float[] x, int xOff, int ldx, int rows, MatrixOperand w, float[] bias,
+                              float[] y, int yOff, int ldy, boolean accumulate) {
+        matmul(pool, Precision.EXACT, x, xOff, ldx, rows, w, bias, y, yOff, ldy, accumulate);
     }
 
     /**
      * The general form: row {@code m} of x starts at {@code x[xOff + m * ldx]}, of y at {@code y[yOff + m * ldy]}.
      * With {@code accumulate} the product (and bias) is added to y's current values (a residual connection);
-     * otherwise y is overwritten.
+     * otherwise y is overwritten. On the fast path x is rounded to BF16 first (see the class comment).
      */
-    public static void matmul(ComputePool pool, float[] x, int xOff, int ldx, int rows, MatrixOperand w, float[] bias,
-                              float[] y, int yOff, int ldy, boolean accumulate) {
-        matmul(pool, x, xOff, ldx, rows, w, w.outDim(), w.inDim(), bias, y, yOff, ldy, accumulate);
+    public static void matmul(ComputePool pool, Precision precision, float[] x, int xOff, int ldx, int rows,
+                              MatrixOperand w, float[] bias, float[] y, int yOff, int ldy, boolean accumulate) {
+        checkBias(bias, w.outDim());
+        if (rows <= 0) {
+            return;
+        }
+        boolean fast = precision == Precision.FAST;
+        if (w instanceof WeightMatrix wm) {
+            if (rows <= ROW_DOT_MAX_ROWS) {
+                RowDotProduct.product(pool, x, xOff, ldx, rows, wm, bias, y, yOff, ldy, accumulate, fast);
+                return;
+            }
+            if (fast && NativeBf16Gemm.supports(wm)) {
+                NativeBf16Gemm.product(pool, x, xOff, ldx, rows, wm, bias, y, yOff, ldy, accumulate);
+                return;
+            }
+        }
+        if (fast) {
+            int k = w.inDim();
+            float[] rounded = new float[rows * k];
+            for (int m = 0; m < rows; m++) {
+                System.arraycopy(x, xOff + m * ldx, rounded, m * k, k);
+            }
+            Bf16.roundInPlace(rounded, 0, rounded.length);
+            packedProduct(pool, rounded, 0, k, rows, w, w.outDim(), k, bias, y, yOff, ldy, accumulate);
+            return;
+        }
+        packedProduct(pool, x, xOff, ldx, rows, w, w.outDim(), w.inDim(), bias, y, yOff, ldy, accumulate);
     }
 
     /**
-     * As {@link #matmul(ComputePool, float[], int, int, int, MatrixOperand, float[], float[], int, int, boolean)},
-     * with only the leading {@code n x k} block of W (attention over the first keys of a longer cache).
+     * {@code y = x · W[:n, :k]ᵀ + bias} in fp32 through packed panels, with only the leading {@code n x k} block of
+     * W (attention over the first keys of a longer cache). Each output's terms are summed in k order, in blocks of
+     * {@link #KC}, whatever the number of rows.
      */
     public static void matmul(ComputePool pool, float[] x, int xOff, int ldx, int rows, MatrixOperand w, int n, int k,
                               float[] bias, float[] y, int yOff, int ldy, boolean accumulate) {
@@ -64,13 +111,13 @@ public final class MatMul {
         if (n > w.outDim() || k > w.inDim()) {
             throw new IllegalArgumentException(n + " x " + k + " exceeds W's " + w.outDim() + " x " + w.inDim());
         }
+        checkBias(bias, n);
+        packedProduct(pool, x, xOff, ldx, rows, w, n, k, bias, y, yOff, ldy, accumulate);
+    }
+
+    private static void checkBias(float[] bias, int n) {
         if (bias != null && bias.length < n) {
             throw new IllegalArgumentException("bias of " + bias.length + " for " + n + " outputs");
-        }
-        if (rows <= GEMV_MAX_ROWS && k == w.inDim() && w instanceof WeightMatrix wm) {
-            streamRows(pool, x, xOff, ldx, rows, wm, n, bias, y, yOff, ldy, accumulate);
-        } else {
-            packedProduct(pool, x, xOff, ldx, rows, w, n, k, bias, y, yOff, ldy, accumulate);
         }
     }
 
@@ -225,139 +272,6 @@ public final class MatMul {
             FloatVector.fromArray(F, c, o + 2 * L).add(c52).intoArray(c, o + 2 * L);
             FloatVector.fromArray(F, c, o + 3 * L).add(c53).intoArray(c, o + 3 * L);
         }
-    }
-
-    // ---- memory-bound path: stream each weight row once for all (few) rows of x ----
-
-    private static void streamRows(ComputePool pool, float[] x, int xOff, int ldx, int rows, WeightMatrix w, int n,
-                                   float[] bias, float[] y, int yOff, int ldy, boolean accumulate) {
-        int k = w.inDim();
-        // x rows copied once into zero-padded rows, so the kernels need no tail handling.
-        int kPad = ceilDiv(k, L) * L;
-        float[] xs = new float[rows * kPad];
-        for (int m = 0; m < rows; m++) {
-            System.arraycopy(x, xOff + m * ldx, xs, m * kPad, k);
-        }
-        int parallelism = pool.availableParallelism();
-        int chunk = parallelism == 1 ? n : Math.clamp(ceilDiv(n, parallelism * 16), GEMV_ROWS, 256);
-        chunk = ceilDiv(chunk, GEMV_ROWS) * GEMV_ROWS;
-        int chunkRows = chunk;
-        pool.parallelFor(ceilDiv(n, chunkRows), task -> {
-            int n0 = task * chunkRows;
-            int n1 = Math.min(n, n0 + chunkRows);
-            float[] widened = widenedBuffer(kPad);
-            float[] sums = new float[GEMV_ROWS * GEMV_ROWS];
-            for (int r = n0; r < n1; r += GEMV_ROWS) {
-                int wRows = Math.min(GEMV_ROWS, n1 - r);
-                // Whole rows, in memory order: a strictly sequential read is what the hardware prefetcher
-                // streams best. The kernels make no calls, so their vectors stay in registers.
-                for (int j = 0; j < GEMV_ROWS; j++) {
-                    w.widen(r + Math.min(j, wRows - 1), 0, k, widened, j * kPad);
-                }
-                // x in groups of up to four rows against the same widened weight rows (kept in L1/L2).
-                for (int m0 = 0; m0 < rows; m0 += GEMV_ROWS) {
-                    int xRows = Math.min(GEMV_ROWS, rows - m0);
-                    if (xRows == 1) {
-                        dotRows1(widened, kPad, xs, m0 * kPad, sums);
-                    } else {
-                        dotRows4(widened, kPad, xs, m0 * kPad, xRows, sums);
-                    }
-                    for (int m = 0; m < xRows; m++) {
-                        int out = yOff + (m0 + m) * ldy + r;
-                        for (int j = 0; j < wRows; j++) {
-                            float v = sums[m * GEMV_ROWS + j] + (bias != null ? bias[r + j] : 0f);
-                            y[out + j] = accumulate ? y[out + j] + v : v;
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    /** A per-thread buffer for four widened weight rows of {@code kPad} floats, zero past the row ends. */
-    private static float[] widenedBuffer(int kPad) {
-        float[] b = WIDENED.get();
-        if (b.length < GEMV_ROWS * kPad) {
-            b = new float[GEMV_ROWS * kPad];
-            WIDENED.set(b);
-        } else {
-            Arrays.fill(b, 0, GEMV_ROWS * kPad, 0f);
-        }
-        return b;
-    }
-
-    /** Four widened weight rows (stride {@code kPad}) against one x row: {@code sums[j] = widened[j] · x}. */
-    private static void dotRows1(float[] widened, int kPad, float[] xs, int xOff, float[] sums) {
-        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
-        for (int kk = 0; kk < kPad; kk += L) {
-            FloatVector xv = FloatVector.fromArray(F, xs, xOff + kk);
-            s0 = FloatVector.fromArray(F, widened, kk).fma(xv, s0);
-            s1 = FloatVector.fromArray(F, widened, kPad + kk).fma(xv, s1);
-            s2 = FloatVector.fromArray(F, widened, 2 * kPad + kk).fma(xv, s2);
-            s3 = FloatVector.fromArray(F, widened, 3 * kPad + kk).fma(xv, s3);
-        }
-        sums[0] = s0.reduceLanes(VectorOperators.ADD);
-        sums[1] = s1.reduceLanes(VectorOperators.ADD);
-        sums[2] = s2.reduceLanes(VectorOperators.ADD);
-        sums[3] = s3.reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
-     * Four widened weight rows against 2 to 4 x rows, all with row stride {@code kPad}:
-     * {@code sums[m * 4 + j] = widened[j] · x[m]}. Missing x rows repeat the last one.
-     */
-    private static void dotRows4(float[] widened, int kPad, float[] xs, int xOff, int rows, float[] sums) {
-        int x0 = xOff;
-        int x1 = x0 + kPad;
-        int x2 = rows > 2 ? x1 + kPad : x1;
-        int x3 = rows > 3 ? x2 + kPad : x2;
-        FloatVector s00 = FloatVector.zero(F), s01 = FloatVector.zero(F), s02 = FloatVector.zero(F), s03 = FloatVector.zero(F);
-        FloatVector s10 = FloatVector.zero(F), s11 = FloatVector.zero(F), s12 = FloatVector.zero(F), s13 = FloatVector.zero(F);
-        FloatVector s20 = FloatVector.zero(F), s21 = FloatVector.zero(F), s22 = FloatVector.zero(F), s23 = FloatVector.zero(F);
-        FloatVector s30 = FloatVector.zero(F), s31 = FloatVector.zero(F), s32 = FloatVector.zero(F), s33 = FloatVector.zero(F);
-        for (int kk = 0; kk < kPad; kk += L) {
-            FloatVector w0 = FloatVector.fromArray(F, widened, kk);
-            FloatVector w1 = FloatVector.fromArray(F, widened, kPad + kk);
-            FloatVector w2 = FloatVector.fromArray(F, widened, 2 * kPad + kk);
-            FloatVector w3 = FloatVector.fromArray(F, widened, 3 * kPad + kk);
-            FloatVector xv = FloatVector.fromArray(F, xs, x0 + kk);
-            s00 = w0.fma(xv, s00);
-            s01 = w1.fma(xv, s01);
-            s02 = w2.fma(xv, s02);
-            s03 = w3.fma(xv, s03);
-            xv = FloatVector.fromArray(F, xs, x1 + kk);
-            s10 = w0.fma(xv, s10);
-            s11 = w1.fma(xv, s11);
-            s12 = w2.fma(xv, s12);
-            s13 = w3.fma(xv, s13);
-            xv = FloatVector.fromArray(F, xs, x2 + kk);
-            s20 = w0.fma(xv, s20);
-            s21 = w1.fma(xv, s21);
-            s22 = w2.fma(xv, s22);
-            s23 = w3.fma(xv, s23);
-            xv = FloatVector.fromArray(F, xs, x3 + kk);
-            s30 = w0.fma(xv, s30);
-            s31 = w1.fma(xv, s31);
-            s32 = w2.fma(xv, s32);
-            s33 = w3.fma(xv, s33);
-        }
-        // Reductions written out: see the note in tile() on helpers taking vectors.
-        sums[0] = s00.reduceLanes(VectorOperators.ADD);
-        sums[1] = s01.reduceLanes(VectorOperators.ADD);
-        sums[2] = s02.reduceLanes(VectorOperators.ADD);
-        sums[3] = s03.reduceLanes(VectorOperators.ADD);
-        sums[4] = s10.reduceLanes(VectorOperators.ADD);
-        sums[5] = s11.reduceLanes(VectorOperators.ADD);
-        sums[6] = s12.reduceLanes(VectorOperators.ADD);
-        sums[7] = s13.reduceLanes(VectorOperators.ADD);
-        sums[8] = s20.reduceLanes(VectorOperators.ADD);
-        sums[9] = s21.reduceLanes(VectorOperators.ADD);
-        sums[10] = s22.reduceLanes(VectorOperators.ADD);
-        sums[11] = s23.reduceLanes(VectorOperators.ADD);
-        sums[12] = s30.reduceLanes(VectorOperators.ADD);
-        sums[13] = s31.reduceLanes(VectorOperators.ADD);
-        sums[14] = s32.reduceLanes(VectorOperators.ADD);
-        sums[15] = s33.reduceLanes(VectorOperators.ADD);
     }
 
     static int ceilDiv(int a, int b) {

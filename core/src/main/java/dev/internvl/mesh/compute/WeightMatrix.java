@@ -78,6 +78,15 @@ public final class WeightMatrix implements MatrixOperand {
         return inDim;
     }
 
+    /** The stored values, read in place by the kernels. */
+    MemorySegment data() {
+        return data;
+    }
+
+    long rowBytes() {
+        return rowBytes;
+    }
+
     /** Bytes one full pass over the matrix reads. */
     public long byteSize() {
         return rowBytes * outDim;
@@ -96,6 +105,54 @@ public final class WeightMatrix implements MatrixOperand {
             case F16 -> widenF16(base, count, dst, dstOff);
             default -> MemorySegment.copy(data, FLOAT_LE, base, dst, dstOff, count);
         }
+    }
+
+    /**
+     * Floats a row occupies in the dot-product layout of {@link #widenForDots}: {@code inDim} rounded up to whole
+     * blocks of two vectors.
+     */
+    public int dotRowLength() {
+        int block = 2 * F.length();
+        return (inDim + block - 1) / block * block;
+    }
+
+    /**
+     * Whether {@link #widenForDots} reorders values: BF16 rows are read as 32-bit lanes holding two values, and the
+     * low and high halves of those lanes become two vectors, so each block of {@code 2 * L} values is laid out as its
+     * L even-indexed values followed by its L odd-indexed ones. The activations must be laid out the same way
+     * ({@link RowDotProduct}); a dot product does not care about the order of its terms, only both sides agree.
+     */
+    boolean pairedLayout() {
+        return dtype == DType.BF16;
+    }
+
+    /** Row {@code row} widened to fp32 in the dot-product layout, {@link #dotRowLength()} floats, zero past inDim. */
+    void widenForDots(int row, float[] dst, int dstOff) {
+        int padded = dotRowLength();
+        if (!pairedLayout()) {
+            widen(row, 0, inDim, dst, dstOff);
+            java.util.Arrays.fill(dst, dstOff + inDim, dstOff + padded, 0f);
+            return;
+        }
+        int lanes = F.length();
+        int block = 2 * lanes;
+        long base = row * rowBytes;
+        int k = 0;
+        for (int bound = inDim / block * block; k < bound; k += block) {
+            IntVector pairs = IntVector.fromMemorySegment(I, data, base + 2L * k, ByteOrder.LITTLE_ENDIAN);
+            pairs.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + k);
+            pairs.and(0xFFFF0000).reinterpretAsFloats().intoArray(dst, dstOff + k + lanes);
+        }
+        java.util.Arrays.fill(dst, dstOff + k, dstOff + padded, 0f);
+        for (int j = 0; k + j < inDim; j++) {
+            float v = Float.intBitsToFloat((data.get(SHORT_LE, base + 2L * (k + j)) & 0xFFFF) << 16);
+            dst[dstOff + k + pairedPosition(j, lanes)] = v;
+        }
+    }
+
+    /** Where value {@code j} of a block of {@code 2 * lanes} goes in the paired layout. */
+    static int pairedPosition(int j, int lanes) {
+        return (j & 1) == 0 ? j >> 1 : lanes + (j >> 1);
     }
 
     private void widenBf16(long base, int count, float[] dst, int dstOff) {

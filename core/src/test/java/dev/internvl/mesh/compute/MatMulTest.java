@@ -54,6 +54,39 @@ class MatMulTest {
         }
     }
 
+    static Stream<Arguments> fastShapes() {
+        List<Arguments> out = new ArrayList<>();
+        for (DType dtype : new DType[]{DType.BF16, DType.F32}) {
+            for (int m : new int[]{1, 4, 17, 49, 130}) {
+                for (int[] s : new int[][]{{67, 130}, {130, 64}, {200, 96}}) {
+                    out.add(Arguments.of(dtype, m, s[0], s[1]));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    /** The fast path computes with x rounded to BF16: against the naive product of the rounded x, both kernels. */
+    @ParameterizedTest(name = "fast {0} {1}x{2}x{3}")
+    @MethodSource("fastShapes")
+    void fastPathMatchesNaiveOnBf16RoundedActivations(DType dtype, int m, int n, int k) {
+        Weights w = Weights.random(dtype, n, k, 17L * n + k);
+        float[] x = Weights.randomArray(m * k, m + 11);
+        float[] rounded = x.clone();
+        Bf16.roundInPlace(rounded, 0, rounded.length);
+        float[] bias = Weights.randomArray(n, 9);
+        float[] y0 = Weights.randomArray(m * n, 10);
+        float[] want = naive(rounded, m, w.values, n, k, bias);
+        for (int i = 0; i < want.length; i++) {
+            want[i] += y0[i];
+        }
+        for (ComputePool pool : new ComputePool[]{ONE, TWO}) {
+            float[] y = y0.clone();
+            MatMul.matmul(pool, Precision.FAST, x, 0, k, m, w.matrix, bias, y, 0, n, true);
+            assertClose(want, y, k);
+        }
+    }
+
     @Test
     void accumulatesIntoStridedOutput() {
         int m = 9, n = 70, k = 40, ldx = 45, ldy = 75;

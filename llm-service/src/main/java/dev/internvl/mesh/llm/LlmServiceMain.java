@@ -2,6 +2,8 @@ package dev.internvl.mesh.llm;
 
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.ModelConfig;
+import dev.internvl.mesh.compute.ComputePool;
+import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.engine.EngineSettings;
 import dev.internvl.mesh.engine.GenerationEngine;
 import dev.internvl.mesh.model.llm.KvBlockPool;
@@ -31,6 +33,8 @@ import java.time.Duration;
  *   <li>{@code VISION_ADDR} (127.0.0.1:50051): the vision tier, {@code LLM_VISION_TIMEOUT} (120s) per image,
  *       {@code LLM_VISION_DTYPE} (bf16): embeddings on the wire, {@code bf16} or {@code f32} (exact)</li>
  *   <li>{@code LLM_KV_CACHE_BYTES} (1g): the paged KV cache's memory</li>
+ *   <li>{@code MESH_PRECISION} (exact): the numeric path, {@code exact} (fp32 activations, the golden-checked path) or
+ *       {@code fast} (BF16 activations, a native BF16 GEMM where the CPU has one); see {@link Precision}</li>
  *   <li>{@code LLM_MAX_RUNNING} (32), {@code LLM_PREFILL_CHUNK} (256), {@code LLM_MAX_STEP_TOKENS} (512),
  *       {@code LLM_MAX_WAITING} (256): see {@link EngineSettings}</li>
  * </ul>
@@ -54,7 +58,8 @@ public final class LlmServiceMain {
         Checkpoint checkpoint = Checkpoint.open(modelDir);
         ModelTokenizer tokenizer = ModelTokenizer.load(s.path("TOKENIZER_DIR").orElse(modelDir));
         ModelConfig config = checkpoint.config();
-        Qwen2Model model = Qwen2Model.load(checkpoint);
+        Precision precision = Precision.parse(s.string(Precision.ENVIRONMENT, "exact"));
+        Qwen2Model model = Qwen2Model.load(checkpoint, ComputePool.shared(), precision);
         KvBlockPool cache = KvBlockPool.withBudget(config.llm(), 16, s.bytes("LLM_KV_CACHE_BYTES", 1L << 30));
         EngineSettings defaults = EngineSettings.defaults();
         EngineSettings engineSettings = new EngineSettings(s.integer("LLM_MAX_RUNNING", defaults.maxRunning()),
@@ -76,8 +81,8 @@ public final class LlmServiceMain {
                 .start();
         MetricsServer metricsServer = MetricsServer.start(host, s.integer("LLM_METRICS_PORT", 9092), registry);
         grpc.setServing(true);
-        LOG.info("llm-service ready: model {}, KV cache {} blocks of {} tokens, vision at {}", modelDir,
-                cache.blockCount(), cache.blockSize(), visionAddr);
+        LOG.info("llm-service ready: model {} ({} path), KV cache {} blocks of {} tokens, vision at {}", modelDir,
+                precision, cache.blockCount(), cache.blockSize(), visionAddr);
         return new Running(grpc, metricsServer, engine, () -> {
             vision.close();
             tokenizer.close();

@@ -19,6 +19,8 @@ import java.time.Duration;
  *   <li>{@code VISION_MAX_IMAGE_BYTES} (default {@code 20m}) and {@code VISION_MAX_IMAGE_PIXELS} (default
  *       89,478,485, Pillow's bomb limit): the largest image accepted.</li>
  *   <li>{@code VISION_PREPROCESS_THREADS} (default {@code 2}): threads that decode and tile images.</li>
+ *   <li>{@code MESH_PRECISION} (default {@code exact}): the encoder's numeric path, {@code exact} or {@code fast};
+ *       read where the encoder is loaded ({@link dev.internvl.mesh.compute.Precision#configured()}).</li>
  * </ul>
  * Sizes are like {@code 512k}, {@code 256m}, {@code 1g}; durations are milliseconds ({@code 5}) or like {@code 0.5s}.
  */

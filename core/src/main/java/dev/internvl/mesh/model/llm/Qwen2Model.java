@@ -9,6 +9,7 @@ import dev.internvl.mesh.compute.ComputePool;
 import dev.internvl.mesh.compute.FloatColumns;
 import dev.internvl.mesh.compute.MatMul;
 import dev.internvl.mesh.compute.Norms;
+import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.compute.RowLocator;
 import dev.internvl.mesh.compute.Rope;
 import dev.internvl.mesh.compute.WeightMatrix;
@@ -25,6 +26,7 @@ import java.util.List;
  */
 public final class Qwen2Model {
     private final ComputePool pool;
+    private final Precision precision;
     private final LlmConfig config;
     private final WeightMatrix embedTokens;
     private final WeightMatrix lmHead;
@@ -54,8 +56,9 @@ public final class Qwen2Model {
         }
     }
 
-    private Qwen2Model(ComputePool pool, Checkpoint checkpoint) {
+    private Qwen2Model(ComputePool pool, Precision precision, Checkpoint checkpoint) {
         this.pool = pool;
+        this.precision = precision;
         this.config = checkpoint.config().llm();
         WeightReader w = new WeightReader(checkpoint.weights());
         this.embedTokens = w.matrix(WeightSchema.EMBED_TOKENS);
@@ -71,12 +74,21 @@ public final class Qwen2Model {
         this.attentionScale = (float) Math.pow(config.headDim(), -0.5);
     }
 
+    /** The model on the shared pool and the {@link Precision#configured() configured} numeric path. */
     public static Qwen2Model load(Checkpoint checkpoint) {
-        return load(checkpoint, ComputePool.shared());
+        return load(checkpoint, ComputePool.shared(), Precision.configured());
     }
 
     public static Qwen2Model load(Checkpoint checkpoint, ComputePool pool) {
-        return new Qwen2Model(pool, checkpoint);
+        return load(checkpoint, pool, Precision.configured());
+    }
+
+    public static Qwen2Model load(Checkpoint checkpoint, ComputePool pool, Precision precision) {
+        return new Qwen2Model(pool, precision, checkpoint);
+    }
+
+    public Precision precision() {
+        return precision;
     }
 
     public LlmConfig config() {
@@ -248,9 +260,9 @@ public final class Qwen2Model {
         float[] v = b.v;
 
         Norms.rmsNorm(pool, x, rows, h, layer.inputNorm(), eps, normed);
-        MatMul.linear(pool, normed, rows, layer.q(), layer.qBias(), q);
-        MatMul.linear(pool, normed, rows, layer.k(), layer.kBias(), k);
-        MatMul.linear(pool, normed, rows, layer.v(), layer.vBias(), v);
+        MatMul.linear(pool, precision, normed, rows, layer.q(), layer.qBias(), q);
+        MatMul.linear(pool, precision, normed, rows, layer.k(), layer.kBias(), k);
+        MatMul.linear(pool, precision, normed, rows, layer.v(), layer.vBias(), v);
         int blockSize = cache.blockSize();
         float[] keys = cache.keys(index);
         float[] values = cache.values(index);
@@ -269,16 +281,16 @@ public final class Qwen2Model {
         }
         float[] attention = b.attention;
         attend(q, step, keys, values, attention);
-        MatMul.matmul(pool, attention, 0, qDim, rows, layer.o(), null, x, 0, h, true);
+        MatMul.matmul(pool, precision, attention, 0, qDim, rows, layer.o(), null, x, 0, h, true);
 
         Norms.rmsNorm(pool, x, rows, h, layer.postAttentionNorm(), eps, normed);
         int inter = config.intermediateSize();
         float[] gate = b.gate;
         float[] up = b.up;
-        MatMul.linear(pool, normed, rows, layer.gate(), null, gate);
-        MatMul.linear(pool, normed, rows, layer.up(), null, up);
+        MatMul.linear(pool, precision, normed, rows, layer.gate(), null, gate);
+        MatMul.linear(pool, precision, normed, rows, layer.up(), null, up);
         Activations.siluMul(pool, gate, up, rows * inter);
-        MatMul.matmul(pool, gate, 0, inter, rows, layer.down(), null, x, 0, h, true);
+        MatMul.matmul(pool, precision, gate, 0, inter, rows, layer.down(), null, x, 0, h, true);
     }
 
     /**
@@ -362,7 +374,7 @@ public final class Qwen2Model {
             Norms.rmsNorm(pool, picked, selected.size(), h, finalNorm, eps, picked);
         }
         float[] all = new float[selected.size() * vocab];
-        MatMul.linear(pool, picked, selected.size(), lmHead, null, all);
+        MatMul.linear(pool, precision, picked, selected.size(), lmHead, null, all);
         if (inputs.size() == 1) {
             return java.util.Collections.singletonList(selected.isEmpty() ? null : all);
         }

@@ -12,6 +12,7 @@ import dev.internvl.mesh.compute.FloatColumns;
 import dev.internvl.mesh.compute.FloatRows;
 import dev.internvl.mesh.compute.MatMul;
 import dev.internvl.mesh.compute.Norms;
+import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.compute.RowLocator;
 import dev.internvl.mesh.compute.WeightMatrix;
 import dev.internvl.mesh.model.WeightReader;
@@ -29,6 +30,7 @@ public final class VisionEncoder {
     private static final float PROJECTOR_NORM_EPS = 1e-5f;
 
     private final ComputePool pool;
+    private final Precision precision;
     private final ModelConfig config;
     private final VisionConfig vision;
     private final WeightMatrix patchWeight;
@@ -69,8 +71,9 @@ public final class VisionEncoder {
         }
     }
 
-    private VisionEncoder(ComputePool pool, ModelConfig config, WeightReader w) {
+    private VisionEncoder(ComputePool pool, Precision precision, ModelConfig config, WeightReader w) {
         this.pool = pool;
+        this.precision = precision;
         this.config = config;
         this.vision = config.vision();
         String embeddings = WeightSchema.VISION + "embeddings.";
@@ -91,12 +94,21 @@ public final class VisionEncoder {
         this.projectorOutBias = w.vector("mlp1.3.bias");
     }
 
+    /** The encoder on the shared pool and the {@link Precision#configured() configured} numeric path. */
     public static VisionEncoder load(Checkpoint checkpoint) {
-        return load(checkpoint, ComputePool.shared());
+        return load(checkpoint, ComputePool.shared(), Precision.configured());
     }
 
     public static VisionEncoder load(Checkpoint checkpoint, ComputePool pool) {
-        return new VisionEncoder(pool, checkpoint.config(), new WeightReader(checkpoint.weights()));
+        return load(checkpoint, pool, Precision.configured());
+    }
+
+    public static VisionEncoder load(Checkpoint checkpoint, ComputePool pool, Precision precision) {
+        return new VisionEncoder(pool, precision, checkpoint.config(), new WeightReader(checkpoint.weights()));
+    }
+
+    public Precision precision() {
+        return precision;
     }
 
     /** Side of the square tiles the encoder takes, in pixels (448). */
@@ -168,7 +180,7 @@ public final class VisionEncoder {
         float[] x = new float[tiles * tokens * c];
         // Patch outputs land directly in rows 1.. of each tile's sequence; row 0 is the class token.
         for (int t = 0; t < tiles; t++) {
-            MatMul.matmul(pool, patches, t * grid * grid * patchLength, patchLength, grid * grid, patchWeight, patchBias,
+            MatMul.matmul(pool, precision, patches, t * grid * grid * patchLength, patchLength, grid * grid, patchWeight, patchBias,
                     x, (t * tokens + 1) * c, c, false);
             System.arraycopy(classEmbedding, 0, x, t * tokens * c, c);
             Elementwise.add(x, t * tokens * c, positionEmbedding, 0, tokens * c);
@@ -200,20 +212,20 @@ public final class VisionEncoder {
         float eps = (float) vision.layerNormEps();
 
         norm(x, rows, layer.norm1Weight(), layer.norm1Bias(), b.normed);
-        MatMul.linear(pool, b.normed, rows, layer.qkv(), layer.qkvBias(), b.qkv);
+        MatMul.linear(pool, precision, b.normed, rows, layer.qkv(), layer.qkvBias(), b.qkv);
         if (layer.qNorm() != null) {
             // One RMSNorm over all heads together (width C), before the split into heads.
             Norms.rmsNorm(pool, b.qkv, 0, 3 * c, rows, c, layer.qNorm(), eps, b.qkv, 0, 3 * c);
             Norms.rmsNorm(pool, b.qkv, c, 3 * c, rows, c, layer.kNorm(), eps, b.qkv, c, 3 * c);
         }
         attend(b.qkv, tiles, b.attention);
-        MatMul.linear(pool, b.attention, rows, layer.proj(), layer.projBias(), b.projected);
+        MatMul.linear(pool, precision, b.attention, rows, layer.proj(), layer.projBias(), b.projected);
         Elementwise.addScaled(pool, x, b.projected, layer.ls1(), rows, c);
 
         norm(x, rows, layer.norm2Weight(), layer.norm2Bias(), b.normed);
-        MatMul.linear(pool, b.normed, rows, layer.fc1(), layer.fc1Bias(), b.hidden);
+        MatMul.linear(pool, precision, b.normed, rows, layer.fc1(), layer.fc1Bias(), b.hidden);
         Activations.gelu(pool, b.hidden, 0, rows * vision.intermediateSize());
-        MatMul.linear(pool, b.hidden, rows, layer.fc2(), layer.fc2Bias(), b.projected);
+        MatMul.linear(pool, precision, b.hidden, rows, layer.fc2(), layer.fc2Bias(), b.projected);
         Elementwise.addScaled(pool, x, b.projected, layer.ls2(), rows, c);
     }
 
@@ -286,10 +298,10 @@ public final class VisionEncoder {
         float[] normed = new float[rows * in];
         Norms.layerNorm(pool, shuffled, rows, in, projectorNormWeight, projectorNormBias, PROJECTOR_NORM_EPS, normed);
         float[] hidden = new float[rows * h];
-        MatMul.linear(pool, normed, rows, projectorIn, projectorInBias, hidden);
+        MatMul.linear(pool, precision, normed, rows, projectorIn, projectorInBias, hidden);
         Activations.gelu(pool, hidden, 0, rows * h);
         float[] out = new float[rows * h];
-        MatMul.linear(pool, hidden, rows, projectorOut, projectorOutBias, out);
+        MatMul.linear(pool, precision, hidden, rows, projectorOut, projectorOutBias, out);
         return out;
     }
 }

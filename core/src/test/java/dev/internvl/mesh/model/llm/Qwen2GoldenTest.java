@@ -6,6 +6,7 @@ import dev.internvl.mesh.TestData;
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.SafetensorsFile;
 import dev.internvl.mesh.compute.ComputePool;
+import dev.internvl.mesh.compute.Precision;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -40,7 +41,7 @@ class Qwen2GoldenTest {
         int[] prompt = ints(c.get("input_ids"));
         try (Checkpoint ckpt = Checkpoint.open(TestData.checkpoint(c.get("checkpoint").asText()));
              SafetensorsFile expected = SafetensorsFile.open(TestData.goldenFile(c.get("file").asText()))) {
-            Qwen2Model model = Qwen2Model.load(ckpt, POOL);
+            Qwen2Model model = Qwen2Model.load(ckpt, POOL, Precision.EXACT);
             int h = model.config().hiddenSize();
             int vocab = model.config().vocabSize();
             KvBlockPool cache = model.newKvCache(16, 64);
@@ -121,7 +122,7 @@ class Qwen2GoldenTest {
         try (Checkpoint ckpt = Checkpoint.open(TestData.checkpoint(c.get("checkpoint").asText()));
              SafetensorsFile vision = SafetensorsFile.open(TestData.goldenFile(visionFile));
              SafetensorsFile expected = SafetensorsFile.open(TestData.goldenFile(c.get("file").asText()))) {
-            Qwen2Model model = Qwen2Model.load(ckpt, POOL);
+            Qwen2Model model = Qwen2Model.load(ckpt, POOL, Precision.EXACT);
             var splice = new ImageSplice(contextId, vision.tensor("embeds").toFloatArray(), count);
             KvBlockPool cache = model.newKvCache(16, prompt.length / 16 + 4);
             KvSequence seq = cache.newSequence();

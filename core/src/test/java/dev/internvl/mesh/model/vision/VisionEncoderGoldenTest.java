@@ -4,6 +4,7 @@ import dev.internvl.mesh.TestData;
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.SafetensorsFile;
 import dev.internvl.mesh.compute.ComputePool;
+import dev.internvl.mesh.compute.Precision;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,7 +18,7 @@ class VisionEncoderGoldenTest {
         try (Checkpoint ckpt = Checkpoint.open(TestData.checkpoint(name));
              SafetensorsFile input = SafetensorsFile.open(TestData.goldenFile("goldens/preprocess/vit_tile_input.safetensors"));
              SafetensorsFile expected = SafetensorsFile.open(TestData.goldenFile("goldens/" + name + "/vit_tile.safetensors"))) {
-            VisionEncoder encoder = VisionEncoder.load(ckpt, POOL);
+            VisionEncoder encoder = VisionEncoder.load(ckpt, POOL, Precision.EXACT);
             float[][] seen = new float[3][];
             float[] embeds = encoder.encode(input.tensor("pixel_values").toFloatArray(), 1, new VisionObserver() {
                 @Override

@@ -28,8 +28,17 @@ public final class MachineProbe {
         this.threads = threads;
     }
 
-    /** Bytes per second read by {@code threads} threads streaming over a buffer of {@code bytes}. */
+    /** Bytes per second read by {@code threads} threads streaming over a buffer of {@code bytes}, one pass per run. */
     public Measurement readBandwidth(long bytes, int runs) throws InterruptedException {
+        return readBandwidth(bytes, runs, 1);
+    }
+
+    /**
+     * As {@link #readBandwidth(long, int)}, each run timing {@code passes} consecutive passes over the buffer: a
+     * sustained read as long as the work it is compared with (a short burst more often lands in a quiet moment of
+     * a shared machine).
+     */
+    public Measurement readBandwidth(long bytes, int runs, int passes) throws InterruptedException {
         try (Arena arena = Arena.ofShared(); ExecutorService pool = Executors.newFixedThreadPool(threads)) {
             long floats = bytes / 4 / SPECIES.length() * SPECIES.length();
             MemorySegment buffer = arena.allocate(floats * 4, 64);
@@ -40,8 +49,10 @@ public final class MachineProbe {
             for (int r = 0; r < runs; r++) {
                 long perThread = floats / threads / SPECIES.length() * SPECIES.length();
                 long start = System.nanoTime();
-                onEveryThread(pool, t -> sum(buffer, t * perThread, t == threads - 1 ? floats : (t + 1) * perThread));
-                m.add(floats * 4 / ((System.nanoTime() - start) / 1e9));
+                for (int p = 0; p < passes; p++) {
+                    onEveryThread(pool, t -> sum(buffer, t * perThread, t == threads - 1 ? floats : (t + 1) * perThread));
+                }
+                m.add(floats * 4.0 * passes / ((System.nanoTime() - start) / 1e9));
             }
             return m;
         }

@@ -2,6 +2,8 @@ package dev.internvl.mesh.tools.golden;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.internvl.mesh.checkpoint.Checkpoint;
+import dev.internvl.mesh.compute.ComputePool;
+import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.image.ImageLimits;
 import dev.internvl.mesh.image.ImagePreprocessor;
 import dev.internvl.mesh.image.PreprocessedImage;
@@ -35,7 +37,7 @@ final class GoldenVision {
         if (c.has("num_tiles") && c.get("num_tiles").asInt() != p.numTiles()) {
             throw new IllegalStateException("preprocessing gave " + p.numTiles() + " tiles, the case expects " + c.get("num_tiles").asInt());
         }
-        return VisionEncoder.load(checkpoint).encode(p.pixelValues(), p.numTiles());
+        return VisionEncoder.load(checkpoint, ComputePool.shared(), Precision.EXACT).encode(p.pixelValues(), p.numTiles());
     }
 
     private static JsonNode preprocessCase(GoldenSet set, String id) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.SafetensorsFile;
 import dev.internvl.mesh.checkpoint.TensorView;
+import dev.internvl.mesh.compute.ComputePool;
+import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.model.vision.VisionEncoder;
 import dev.internvl.mesh.model.vision.VisionObserver;
 
@@ -51,7 +53,7 @@ public final class VitTileSuite implements GoldenSuite {
             TensorView pixels = input.tensor("pixel_values");
             int tiles = Math.toIntExact(pixels.dim(0));
             Map<String, float[]> actual = new HashMap<>();
-            VisionEncoder encoder = VisionEncoder.load(ckpt);
+            VisionEncoder encoder = VisionEncoder.load(ckpt, ComputePool.shared(), Precision.EXACT);
             float[] embeds = encoder.encode(pixels.toFloatArray(), tiles, new VisionObserver() {
                 @Override
                 public void embeddings(float[] x, int t, int tokens, int dim) {
