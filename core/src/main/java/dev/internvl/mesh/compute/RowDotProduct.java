@@ -7,6 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.List;
 
 /**
  * {@code y = x · Wᵀ} for a {@link WeightMatrix} as dot products of whole rows: every output is one x row dotted with
@@ -44,78 +45,125 @@ final class RowDotProduct {
     private RowDotProduct() {
     }
 
+    /** One product of a call: its weights, bias (or null) and output rows {@code y[yOff + m * ldy]}. */
+    record Target(WeightMatrix w, float[] bias, float[] y, int yOff, int ldy) {
+    }
+
     /**
+     * {@code y (+)= x · Wᵀ + bias} for every target, all with the same x (and so the same inDim), in one job of the
+     * pool: the products of a layer that share an input (q, k and v; gate and up) cost one hand-off, not one each.
+     *
      * @param roundToBf16 round x to BF16 before the products (the fast path's activations)
      */
-    static void product(ComputePool pool, float[] x, int xOff, int ldx, int rows, WeightMatrix w, float[] bias,
-                        float[] y, int yOff, int ldy, boolean accumulate, boolean roundToBf16) {
-        int n = w.outDim();
-        int kPad = w.dotRowLength();
-        float[] xs = arrange(x, xOff, ldx, rows, w, roundToBf16);
+    static void product(ComputePool pool, float[] x, int xOff, int ldx, int rows, List<Target> targets,
+                        boolean accumulate, boolean roundToBf16) {
+        int k = targets.getFirst().w().inDim();
+        int totalRows = 0;
+        for (Target t : targets) {
+            if (t.w().inDim() != k) {
+                throw new IllegalArgumentException("products sharing x need one inDim: " + k + " and " + t.w().inDim());
+            }
+            totalRows += t.w().outDim();
+        }
+        // x in each layout the targets use (BF16 pairs or plain), made once.
+        float[] paired = null;
+        float[] plain = null;
+        for (Target t : targets) {
+            if (t.w().pairedLayout() && paired == null) {
+                paired = arrange(x, xOff, ldx, rows, t.w(), roundToBf16);
+            } else if (!t.w().pairedLayout() && plain == null) {
+                plain = arrange(x, xOff, ldx, rows, t.w(), roundToBf16);
+            }
+        }
         int xBlocks = MatMul.ceilDiv(rows, X_BLOCK);
         int wantChunks = MatMul.ceilDiv(pool.availableParallelism() * TASKS_PER_THREAD, xBlocks);
-        int chunkRows = MatMul.ceilDiv(MatMul.ceilDiv(n, Math.max(1, wantChunks)), SINGLE_ROW_W_ROWS) * SINGLE_ROW_W_ROWS;
-        int chunks = MatMul.ceilDiv(n, chunkRows);
+        int chunkRows = MatMul.ceilDiv(MatMul.ceilDiv(totalRows, Math.max(1, wantChunks)), SINGLE_ROW_W_ROWS)
+                * SINGLE_ROW_W_ROWS;
+        // Tasks: (target, chunk of its output rows, block of x rows), numbered target by target.
+        int[] firstTask = new int[targets.size() + 1];
+        for (int i = 0; i < targets.size(); i++) {
+            firstTask[i + 1] = firstTask[i] + MatMul.ceilDiv(targets.get(i).w().outDim(), chunkRows) * xBlocks;
+        }
+        float[] pairedX = paired;
+        float[] plainX = plain;
+        pool.parallelFor(firstTask[targets.size()], task -> {
+            int i = 0;
+            while (task >= firstTask[i + 1]) {
+                i++;
+            }
+            Target t = targets.get(i);
+            int chunks = MatMul.ceilDiv(t.w().outDim(), chunkRows);
+            int local = task - firstTask[i];
+            int n0 = (local % chunks) * chunkRows;
+            int n1 = Math.min(t.w().outDim(), n0 + chunkRows);
+            int m0 = (local / chunks) * X_BLOCK;
+            int m1 = Math.min(rows, m0 + X_BLOCK);
+            productRows(t, t.w().pairedLayout() ? pairedX : plainX, rows, n0, n1, m0, m1, accumulate);
+        });
+    }
+
+    /** Output rows {@code [n0, n1)} of {@code t} for x rows {@code [m0, m1)} of {@code rows}, x arranged in xs. */
+    private static void productRows(Target t, float[] xs, int rows, int n0, int n1, int m0, int m1,
+                                    boolean accumulate) {
+        WeightMatrix w = t.w();
+        float[] bias = t.bias();
+        float[] y = t.y();
+        int yOff = t.yOff();
+        int ldy = t.ldy();
+        int kPad = w.dotRowLength();
         // BF16 rows widened in registers for up to four x rows (memory-bound: no buffer round trip); for more,
         // widened once into an fp32 buffer that all x rows share (measured 15% faster at 16 rows).
         boolean direct = rows <= X_ROWS && w.pairedLayout() && w.inDim() == kPad;
-        pool.parallelFor(chunks * xBlocks, task -> {
-            int n0 = (task % chunks) * chunkRows;
-            int n1 = Math.min(n, n0 + chunkRows);
-            int m0 = (task / chunks) * X_BLOCK;
-            int m1 = Math.min(rows, m0 + X_BLOCK);
-            float[] widened = direct ? null : widenedBuffer(kPad);
-            float[] sums = SUMS.get();
-            if (direct && rows == 1) {
-                // One x row: eight weight rows per pass, so more memory streams are in flight.
-                long rb = w.rowBytes();
-                for (int r = n0; r < n1; r += SINGLE_ROW_W_ROWS) {
-                    int last = Math.min(SINGLE_ROW_W_ROWS, n1 - r) - 1;
-                    bf16Dots1x8(w.data(), r * rb, (r + Math.min(1, last)) * rb, (r + Math.min(2, last)) * rb,
-                            (r + Math.min(3, last)) * rb, (r + Math.min(4, last)) * rb, (r + Math.min(5, last)) * rb,
-                            (r + Math.min(6, last)) * rb, (r + last) * rb, kPad, xs, sums);
-                    for (int j = 0; j <= last; j++) {
-                        float v = sums[j] + (bias != null ? bias[r + j] : 0f);
-                        y[yOff + r + j] = accumulate ? y[yOff + r + j] + v : v;
-                    }
+        float[] widened = direct ? null : widenedBuffer(kPad);
+        float[] sums = SUMS.get();
+        long rb = w.rowBytes();
+        if (direct && rows == 1) {
+            // One x row: eight weight rows per pass, so more memory streams are in flight.
+            for (int r = n0; r < n1; r += SINGLE_ROW_W_ROWS) {
+                int last = Math.min(SINGLE_ROW_W_ROWS, n1 - r) - 1;
+                bf16Dots1x8(w.data(), r * rb, (r + Math.min(1, last)) * rb, (r + Math.min(2, last)) * rb,
+                        (r + Math.min(3, last)) * rb, (r + Math.min(4, last)) * rb, (r + Math.min(5, last)) * rb,
+                        (r + Math.min(6, last)) * rb, (r + last) * rb, kPad, xs, sums);
+                for (int j = 0; j <= last; j++) {
+                    float v = sums[j] + (bias != null ? bias[r + j] : 0f);
+                    y[yOff + r + j] = accumulate ? y[yOff + r + j] + v : v;
                 }
-                return;
             }
-            for (int r = n0; r < n1; r += W_ROWS) {
-                int wRows = Math.min(W_ROWS, n1 - r);
-                // Missing rows of the last group repeat its last row; their results are dropped.
-                int r1 = r + Math.min(1, wRows - 1);
-                int r2 = r + Math.min(2, wRows - 1);
-                int r3 = r + Math.min(3, wRows - 1);
-                if (!direct) {
-                    w.widenForDots(r, widened, 0);
-                    w.widenForDots(r1, widened, kPad);
-                    w.widenForDots(r2, widened, 2 * kPad);
-                    w.widenForDots(r3, widened, 3 * kPad);
+            return;
+        }
+        for (int r = n0; r < n1; r += W_ROWS) {
+            int wRows = Math.min(W_ROWS, n1 - r);
+            // Missing rows of the last group repeat its last row; their results are dropped.
+            int r1 = r + Math.min(1, wRows - 1);
+            int r2 = r + Math.min(2, wRows - 1);
+            int r3 = r + Math.min(3, wRows - 1);
+            if (!direct) {
+                w.widenForDots(r, widened, 0);
+                w.widenForDots(r1, widened, kPad);
+                w.widenForDots(r2, widened, 2 * kPad);
+                w.widenForDots(r3, widened, 3 * kPad);
+            }
+            for (int m = m0; m < m1; m += X_ROWS) {
+                int xRows = Math.min(X_ROWS, m1 - m);
+                if (direct) {
+                    bf16Dots(w.data(), r * rb, r1 * rb, r2 * rb, r3 * rb, kPad, xs, m * kPad, xRows, sums);
+                } else if (xRows == 1) {
+                    dots1x4(widened, kPad, xs, m * kPad, sums);
+                } else {
+                    dots4x4(widened, kPad, xs, m * kPad, xRows, sums);
                 }
-                for (int m = m0; m < m1; m += X_ROWS) {
-                    int xRows = Math.min(X_ROWS, m1 - m);
-                    if (direct) {
-                        long rb = w.rowBytes();
-                        bf16Dots(w.data(), r * rb, r1 * rb, r2 * rb, r3 * rb, kPad, xs, m * kPad, xRows, sums);
-                    } else if (xRows == 1) {
-                        dots1x4(widened, kPad, xs, m * kPad, sums);
-                    } else {
-                        dots4x4(widened, kPad, xs, m * kPad, xRows, sums);
-                    }
-                    for (int i = 0; i < xRows; i++) {
-                        int out = yOff + (m + i) * ldy + r;
-                        for (int j = 0; j < wRows; j++) {
-                            float v = sums[i * W_ROWS + j];
-                            if (bias != null) {
-                                v += bias[r + j];
-                            }
-                            y[out + j] = accumulate ? y[out + j] + v : v;
+                for (int i = 0; i < xRows; i++) {
+                    int out = yOff + (m + i) * ldy + r;
+                    for (int j = 0; j < wRows; j++) {
+                        float v = sums[i * W_ROWS + j];
+                        if (bias != null) {
+                            v += bias[r + j];
                         }
+                        y[out + j] = accumulate ? y[out + j] + v : v;
                     }
                 }
             }
-        });
+        }
     }
 
     /** x rows copied into zero-padded rows of {@code w.dotRowLength()} in the weights' dot-product layout. */

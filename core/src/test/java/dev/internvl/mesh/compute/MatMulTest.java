@@ -87,6 +87,34 @@ class MatMulTest {
         }
     }
 
+    /** Products sharing x in one job give the same bits as one call each, on both paths. */
+    @ParameterizedTest(name = "{0} rows, {1}")
+    @MethodSource("sharedInputCases")
+    void sharedInputProductsEqualSeparateCalls(int m, Precision precision) {
+        int k = 96;
+        List<WeightMatrix> ws = List.of(Weights.random(DType.BF16, 70, k, 1).matrix,
+                Weights.random(DType.BF16, 9, k, 2).matrix, Weights.random(DType.F32, 33, k, 3).matrix);
+        List<float[]> biases = java.util.Arrays.asList(Weights.randomArray(70, 4), null, Weights.randomArray(33, 5));
+        float[] x = Weights.randomArray(m * k, 6);
+        List<float[]> together = List.of(new float[m * 70], new float[m * 9], new float[m * 33]);
+        MatMul.linear(TWO, precision, x, m, ws, biases, together);
+        for (int i = 0; i < ws.size(); i++) {
+            float[] alone = new float[m * ws.get(i).outDim()];
+            MatMul.linear(TWO, precision, x, m, ws.get(i), biases.get(i), alone);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(alone, together.get(i), "product " + i);
+        }
+    }
+
+    static Stream<Arguments> sharedInputCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (int m : new int[]{1, 3, 16, 60}) {
+            for (Precision p : Precision.values()) {
+                out.add(Arguments.of(m, p));
+            }
+        }
+        return out.stream();
+    }
+
     @Test
     void accumulatesIntoStridedOutput() {
         int m = 9, n = 70, k = 40, ldx = 45, ldy = 75;

@@ -16,6 +16,7 @@ import dev.internvl.mesh.compute.WeightMatrix;
 import dev.internvl.mesh.model.WeightReader;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -260,9 +261,8 @@ public final class Qwen2Model {
         float[] v = b.v;
 
         Norms.rmsNorm(pool, x, rows, h, layer.inputNorm(), eps, normed);
-        MatMul.linear(pool, precision, normed, rows, layer.q(), layer.qBias(), q);
-        MatMul.linear(pool, precision, normed, rows, layer.k(), layer.kBias(), k);
-        MatMul.linear(pool, precision, normed, rows, layer.v(), layer.vBias(), v);
+        MatMul.linear(pool, precision, normed, rows, List.of(layer.q(), layer.k(), layer.v()),
+                Arrays.asList(layer.qBias(), layer.kBias(), layer.vBias()), List.of(q, k, v));
         int blockSize = cache.blockSize();
         float[] keys = cache.keys(index);
         float[] values = cache.values(index);
@@ -287,8 +287,8 @@ public final class Qwen2Model {
         int inter = config.intermediateSize();
         float[] gate = b.gate;
         float[] up = b.up;
-        MatMul.linear(pool, precision, normed, rows, layer.gate(), null, gate);
-        MatMul.linear(pool, precision, normed, rows, layer.up(), null, up);
+        MatMul.linear(pool, precision, normed, rows, List.of(layer.gate(), layer.up()), Arrays.asList(null, null),
+                List.of(gate, up));
         Activations.siluMul(pool, gate, up, rows * inter);
         MatMul.matmul(pool, precision, gate, 0, inter, rows, layer.down(), null, x, 0, h, true);
     }
