@@ -15,13 +15,14 @@ export RUST_FLAVOR := cpu
 MVN := mvn -B -ntp
 GOLDEN ?= ../shared/golden
 
-.PHONY: build test golden run clean
+.PHONY: build test golden run clean deploy-check loadtest loadtest-smoke
 
 build:
 	$(MVN) -q package -DskipTests
 
 test:
 	$(MVN) verify
+	clients/openai-python/run.sh
 
 golden: build
 	bin/golden-check $(GOLDEN)
@@ -33,7 +34,7 @@ run: build
 clean:
 	$(MVN) -q clean
 
-.PHONY: bench
+.PHONY: bench bench-service
 # Engine speed on a checkpoint with InternVL2_5-1B's shapes (generated once into models/), beside the machine's
 # measured limits and the targets; the ViT is timed against PyPI's torch in .tools/torch-venv (made once).
 BENCH_MODEL ?= models/demo-internvl2_5-1b
@@ -41,3 +42,25 @@ bench: build
 	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
 	@scripts/bench-torch-venv.sh
 	bin/mesh-java dev.internvl.mesh.tools.bench.Bench $(BENCH_MODEL)
+
+# Decode throughput through the llm-service with 1, 4 and 16 concurrent requests against the embedded engine.
+bench-service: build
+	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
+	bin/mesh-java dev.internvl.mesh.tools.bench.ServiceBench $(BENCH_MODEL)
+
+# Validates deploy/ offline: Dockerfile lint and module list, compose.yaml, every kustomize render against the
+# Kubernetes schemas and a cross-object lint (tools pinned in scripts/install-tools.sh, kept in .tools/).
+deploy-check: build
+	deploy/check/run.sh
+
+# Load tests (loadtest/README.md). `make loadtest`: the full profile against a mesh already running (`make run`),
+# at GATEWAY_URL (http://127.0.0.1:8080); VUS= and DURATION= override the profile's users per scenario and length.
+LOADTEST_PROFILE ?= loadtest/profiles/full.json
+loadtest:
+	scripts/install-tools.sh loadtest
+	.tools/bin/meshload -profile $(LOADTEST_PROFILE) $(if $(VUS),-vus $(VUS)) $(if $(DURATION),-duration $(DURATION))
+
+# Starts the mesh on the small demo checkpoint, runs a bounded smoke load (20 s), stops the mesh; fails on a
+# threshold breach.
+loadtest-smoke: build
+	loadtest/smoke.sh

@@ -50,9 +50,14 @@ public final class EmbeddedModel implements AutoCloseable {
      * @param kvCacheBytes memory for the paged KV cache
      */
     public static EmbeddedModel open(Path dir, long kvCacheBytes, EngineSettings settings) {
+        return open(dir, dir, kvCacheBytes, settings);
+    }
+
+    /** As {@link #open(Path, long, EngineSettings)}, with the tokenizer files in a directory of their own. */
+    public static EmbeddedModel open(Path dir, Path tokenizerDir, long kvCacheBytes, EngineSettings settings) {
         Checkpoint checkpoint = Checkpoint.open(dir);
         try {
-            ModelTokenizer tokenizer = ModelTokenizer.load(dir);
+            ModelTokenizer tokenizer = ModelTokenizer.load(tokenizerDir);
             Qwen2Model llm = Qwen2Model.load(checkpoint);
             KvBlockPool cache = KvBlockPool.withBudget(checkpoint.config().llm(), 16, kvCacheBytes);
             int[] stops = tokenizer.specialTokens().stopTokenIds().stream().mapToInt(Integer::intValue).toArray();

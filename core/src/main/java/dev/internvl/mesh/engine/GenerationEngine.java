@@ -36,8 +36,10 @@ import java.util.function.Supplier;
  * freed and it waits again at the head of the queue with its tokens so far, to be recomputed when blocks free up
  * (as vLLM does). Its listener notices nothing but a pause.
  *
- * <p>Each request's arithmetic is the same whatever else runs: decode tokens go through one batched pass, prefill
- * chunks through passes of their own that start at fixed positions.
+ * <p>Each request's arithmetic is the same whatever else runs and whatever the prefix cache holds: decode tokens go
+ * through one batched pass, prefill chunks through passes of their own that start at multiples of the chunk size,
+ * and a cached prefix is reused in whole chunks. So greedy output through the serving tiers equals the embedded
+ * engine's for the same request.
  */
 public final class GenerationEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationEngine.class);
@@ -58,6 +60,7 @@ public final class GenerationEngine implements AutoCloseable {
     private final Thread scheduler;
     private volatile boolean closed;
     private final EngineStats stats = new EngineStats();
+    private volatile StepObserver stepObserver = StepObserver.NONE;
 
     /**
      * @param decoders          a fresh detokenizer per request
@@ -71,6 +74,10 @@ public final class GenerationEngine implements AutoCloseable {
         this.decoders = decoders;
         this.modelStopTokenIds = modelStopTokenIds.clone();
         this.maxContext = model.config().maxPositionEmbeddings();
+        if (settings.prefillChunk() % cache.blockSize() != 0) {
+            throw new IllegalArgumentException("the prefill chunk (" + settings.prefillChunk() + ") must be a multiple of the KV block size ("
+                    + cache.blockSize() + ")");
+        }
         this.scheduler = Thread.ofPlatform().name("generation-scheduler").daemon().start(this::loop);
     }
 
@@ -121,6 +128,10 @@ public final class GenerationEngine implements AutoCloseable {
 
     public EngineStats stats() {
         return stats;
+    }
+
+    public void observeSteps(StepObserver observer) {
+        this.stepObserver = observer;
     }
 
     public KvBlockPool cache() {
@@ -206,9 +217,12 @@ public final class GenerationEngine implements AutoCloseable {
                 }
                 waiting.pollFirst();
                 next.sequence = cache.newSequence();
-                // Whole blocks of the prompt already in the cache are attached, not computed; at least one prompt
-                // position is always computed, for the logits of the first new token.
-                int attached = cache.attachCachedPrefix(next.sequence, next.prefixHashes(), (next.promptLength - 1) / cache.blockSize());
+                // Blocks of the prompt already in the cache are attached, not computed: whole prefill chunks of
+                // them, so the rest runs in exactly the chunks a fresh request would (identical arithmetic), and
+                // never the last prompt position, whose logits give the first new token.
+                int cachedChunks = (next.promptLength - 1) / settings.prefillChunk();
+                int attached = cache.attachCachedPrefix(next.sequence, next.prefixHashes(),
+                        cachedChunks * settings.prefillChunk() / cache.blockSize());
                 next.computed = attached * cache.blockSize();
                 next.registeredBlocks = attached;
                 if (next.cachedPromptTokens < 0) {
@@ -223,6 +237,7 @@ public final class GenerationEngine implements AutoCloseable {
     }
 
     private void step() {
+        long start = System.nanoTime();
         List<Active> decoders = new ArrayList<>();
         List<Active> prefills = new ArrayList<>();
         int budget = settings.maxStepTokens();
@@ -241,6 +256,7 @@ public final class GenerationEngine implements AutoCloseable {
         if (!decoders.isEmpty()) {
             runPass(decoders, 1);
         }
+        int prefillTokens = settings.maxStepTokens() - budget;
         for (Active a : prefills) {
             if (running.contains(a)) { // a decode pass may have preempted it
                 int chunkEnd = Math.min(a.length, (a.computed / settings.prefillChunk() + 1) * settings.prefillChunk());
@@ -249,6 +265,7 @@ public final class GenerationEngine implements AutoCloseable {
         }
         stats.running = running.size();
         stats.kvBlocksUsed = cache.blockCount() - cache.freeBlocks();
+        stepObserver.onStep(decoders.size(), prefillTokens, System.nanoTime() - start);
     }
 
     /** One forward pass over {@code batch}, each taking {@code tokens} positions; preempts and retries on a full cache. */

@@ -46,6 +46,7 @@ class GenerationEngineTest {
     /** Collects one request's output. */
     static final class Collector implements GenerationListener {
         final List<Integer> ids = new ArrayList<>();
+        final List<Double> logprobs = new ArrayList<>();
         final StringBuilder text = new StringBuilder();
         final CompletableFuture<FinishReason> done = new CompletableFuture<>();
         volatile Usage usage;
@@ -54,6 +55,7 @@ class GenerationEngineTest {
         public void onToken(GeneratedToken token) {
             if (token.tokenId() != GeneratedToken.TEXT_ONLY) {
                 ids.add(token.tokenId());
+                logprobs.add(token.logprob());
             }
             text.append(token.text());
         }
@@ -133,7 +135,7 @@ class GenerationEngineTest {
         try (SafetensorsFile f = SafetensorsFile.open(TestData.golden().resolve(vision.get("file").asText()))) {
             embeds = f.tensor("embeds").toFloatArray();
         }
-        try (GenerationEngine engine = engine(64, new EngineSettings(8, 100, 200, 16))) {
+        try (GenerationEngine engine = engine(64, new EngineSettings(8, 96, 192, 16))) {
             Collector out = new Collector();
             engine.submit(new GenerationRequest("mm", prompt, new ImageSplice(compact.get("img_context_id").asInt(), embeds, count),
                     List.of(new GenerationRequest.ImageRef("camera", count)), greedy(16)), out);
@@ -299,10 +301,12 @@ class GenerationEngineTest {
         int[] first = java.util.stream.IntStream.concat(java.util.Arrays.stream(shared), random.ints(7, 0, 151_000)).toArray();
         int[] second = java.util.stream.IntStream.concat(java.util.Arrays.stream(shared), random.ints(9, 0, 151_000)).toArray();
         int[] fresh;
+        List<Double> freshLogprobs;
         try (GenerationEngine engine = engine(64, new EngineSettings(4, 32, 64, 16))) {
             Collector out = new Collector();
             engine.submit(GenerationRequest.text("fresh", second, greedy(10)), out);
             fresh = out.ids();
+            freshLogprobs = out.logprobs;
             assertEquals(0, out.usage.cachedPromptTokens());
         }
         try (GenerationEngine engine = engine(64, new EngineSettings(4, 32, 64, 16))) {
@@ -312,7 +316,8 @@ class GenerationEngineTest {
             Collector b = new Collector();
             engine.submit(GenerationRequest.text("b", second, greedy(10)), b);
             assertArrayEquals(fresh, b.ids());
-            assertEquals(96, b.usage.cachedPromptTokens(), "six whole blocks of the shared 100 tokens");
+            assertEquals(freshLogprobs, b.logprobs, "bit-identical arithmetic with and without the cached prefix");
+            assertEquals(96, b.usage.cachedPromptTokens(), "three whole 32-token chunks of the shared 100 tokens");
             assertEquals(64, engine.cache().freeBlocks(), "cached blocks count as free");
             assertTrue(engine.cache().cachedBlocks() > 0);
         }

@@ -6,11 +6,18 @@ import dev.internvl.mesh.gateway.chat.Admission;
 import dev.internvl.mesh.gateway.chat.ChatPlanner;
 import dev.internvl.mesh.gateway.chat.ChatService;
 import dev.internvl.mesh.gateway.chat.LlmClient;
+import dev.internvl.mesh.gateway.conversation.ConversationService;
+import dev.internvl.mesh.gateway.conversation.ConversationStore;
+import dev.internvl.mesh.gateway.conversation.EmbeddedConversationStore;
+import dev.internvl.mesh.gateway.conversation.ImagePolicy;
+import dev.internvl.mesh.gateway.conversation.RedisConversationStore;
+import dev.internvl.mesh.gateway.grpc.ChatGrpcService;
 import dev.internvl.mesh.gateway.http.HttpServer;
 import dev.internvl.mesh.gateway.images.ImageFetchConfig;
 import dev.internvl.mesh.gateway.images.ImageLoader;
 import dev.internvl.mesh.gateway.openai.ApiError;
 import dev.internvl.mesh.gateway.openai.ChatCompletionsHandler;
+import dev.internvl.mesh.gateway.openai.ConversationsHandler;
 import dev.internvl.mesh.gateway.openai.ModelsHandler;
 import dev.internvl.mesh.image.ImageDecoder;
 import dev.internvl.mesh.image.ImageException;
@@ -18,7 +25,9 @@ import dev.internvl.mesh.image.ImageLimits;
 import dev.internvl.mesh.image.TileGrid;
 import dev.internvl.mesh.prompt.PromptBuilder;
 import dev.internvl.mesh.proto.v1.ModelInfo;
+import dev.internvl.mesh.serving.GrpcServer;
 import dev.internvl.mesh.serving.ModelInfos;
+import dev.internvl.mesh.serving.ServiceRunner;
 import dev.internvl.mesh.serving.Settings;
 import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -45,22 +54,29 @@ import java.util.concurrent.Executors;
  *   <li>{@code MODEL_DIR} (required): the model's hub directory, for its config and tokenizer
  *       ({@code TOKENIZER_DIR} when the tokenizer lives elsewhere); {@code GATEWAY_MODEL_NAME} (the directory's
  *       name): the model id clients ask for</li>
- *   <li>{@code GATEWAY_HOST} (127.0.0.1), {@code GATEWAY_HTTP_PORT} (8080)</li>
+ *   <li>{@code GATEWAY_HOST} (127.0.0.1), {@code GATEWAY_HTTP_PORT} (8080), {@code GATEWAY_GRPC_PORT} (8081: the
+ *       {@code internvl.mesh.v1.Chat} service, with health checking and reflection)</li>
  *   <li>{@code LLM_ADDR} (127.0.0.1:50052), {@code VISION_ADDR} (127.0.0.1:50051, for readiness)</li>
  *   <li>{@code GATEWAY_MAX_RUNNING} (64), {@code GATEWAY_MAX_QUEUED} (256), {@code GATEWAY_QUEUE_TIMEOUT} (30s):
  *       admission; {@code GATEWAY_REQUEST_TIMEOUT} (10m): a chat's deadline; {@code GATEWAY_DEFAULT_MAX_TOKENS}
  *       (1024): max_tokens when a request sets none; {@code GATEWAY_MAX_BODY_BYTES} (64m)</li>
  *   <li>image URLs: see {@link ImageFetchConfig}</li>
+ *   <li>conversations: {@code GATEWAY_STORE_TIMEOUT} (5s) bounds each store call; {@code GATEWAY_STORE} = {@code embedded} (the default: one SQLite file,
+ *       {@code GATEWAY_STORE_PATH}, {@code .run/conversations.db} under the working directory) or {@code redis}
+ *       ({@code GATEWAY_REDIS_URI}, {@code redis://127.0.0.1:6379}; keys under {@code GATEWAY_REDIS_PREFIX},
+ *       {@code internvl-mesh}, shared by the gateways that use the same one); stored images: see
+ *       {@link ImagePolicy#from}</li>
  * </ul>
  */
 public final class GatewayMain {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayMain.class);
 
     /** A running gateway: close it to stop. */
-    public record Running(HttpServer http, ChatService chat, AutoCloseable resources) implements AutoCloseable {
+    public record Running(HttpServer http, GrpcServer grpc, ChatService chat, AutoCloseable resources) implements AutoCloseable {
         @Override
         public void close() throws Exception {
             http.close();
+            grpc.close();
             resources.close();
         }
     }
@@ -70,6 +86,8 @@ public final class GatewayMain {
         ModelConfig config = ModelConfig.read(modelDir.resolve("config.json"));
         String modelName = s.string("GATEWAY_MODEL_NAME", modelDir.getFileName().toString());
         ModelInfo info = ModelInfos.describe(config, modelName);
+        ImagePolicy imagePolicy = ImagePolicy.from(s);
+        ConversationStore store = openStore(s, imagePolicy);
         ModelTokenizer tokenizer = ModelTokenizer.load(s.path("TOKENIZER_DIR").orElse(modelDir));
         ObjectMapper json = new ObjectMapper();
         PrometheusRegistry registry = new PrometheusRegistry();
@@ -114,7 +132,11 @@ public final class GatewayMain {
                     }
                 }).register(registry);
 
+        ConversationService conversations = new ConversationService(store, chat, imagePolicy, metrics,
+                s.duration("GATEWAY_STORE_TIMEOUT", Duration.ofSeconds(5)));
+
         ImageLoader images = new ImageLoader(ImageFetchConfig.from(s));
+        ConversationsHandler conversationsApi = new ConversationsHandler(json, conversations, images, modelName);
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
         HealthHandlers health = new HealthHandlers(json, llmChannel, visionChannel);
         PrometheusTextFormatWriter textFormat = PrometheusTextFormatWriter.create();
@@ -125,24 +147,53 @@ public final class GatewayMain {
                     metrics.httpRequests.labelValues(route, Integer.toString(status)).inc();
                     metrics.httpDuration.labelValues(route).observe(nanos / 1e9);
                 })
-                .route("POST", "/v1/chat/completions", new ChatCompletionsHandler(json, chat, images, modelName, workers))
+                .route("POST", "/v1/chat/completions", HttpServer.blocking(workers, new ChatCompletionsHandler(json, chat, images, modelName)))
+                .route("POST", ConversationsHandler.COLLECTION, HttpServer.blocking(workers, conversationsApi::create))
+                .route("GET", ConversationsHandler.COLLECTION, HttpServer.blocking(workers, conversationsApi::list))
+                .route("GET", ConversationsHandler.ONE, HttpServer.blocking(workers, conversationsApi::get))
+                .route("DELETE", ConversationsHandler.ONE, HttpServer.blocking(workers, conversationsApi::delete))
+                .route("POST", ConversationsHandler.MESSAGES, HttpServer.blocking(workers, conversationsApi::postMessage))
                 .route("GET", "/v1/models", new ModelsHandler(json, modelName))
                 .route("GET", "/health/live", health::live)
-                .route("GET", "/health/ready", ex -> workers.execute(() -> health.ready(ex)))
+                .route("GET", "/health/ready", HttpServer.blocking(workers, health::ready))
                 .route("GET", "/metrics", ex -> {
                     ByteArrayOutputStream out = new ByteArrayOutputStream();
                     textFormat.write(out, registry.scrape());
                     ex.sendText(200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toString(StandardCharsets.UTF_8));
                 })
                 .start();
-        LOG.info("gateway ready on http://{}:{} serving model '{}'", s.string("GATEWAY_HOST", "127.0.0.1"), http.port(), modelName);
-        return new Running(http, chat, () -> {
+        GrpcServer grpc = GrpcServer.builder(s.string("GATEWAY_HOST", "127.0.0.1"), s.integer("GATEWAY_GRPC_PORT", 8081))
+                .maxInboundMessageBytes((int) s.bytes("GATEWAY_MAX_BODY_BYTES", 64L << 20))
+                .service(new ChatGrpcService(chat, conversations))
+                .start();
+        grpc.setServing(true);
+        LOG.info("gateway ready on http://{}:{} and gRPC port {}, serving model '{}'", s.string("GATEWAY_HOST", "127.0.0.1"),
+                http.port(), grpc.port(), modelName);
+        return new Running(http, grpc, chat, () -> {
             workers.shutdownNow();
             images.close();
             llm.close();
             visionChannel.shutdownNow();
             tokenizer.close();
+            store.close();
         });
+    }
+
+    private static ConversationStore openStore(Settings s, ImagePolicy policy) {
+        String kind = s.string("GATEWAY_STORE", "embedded");
+        return switch (kind) {
+            case "embedded" -> {
+                Path file = s.path("GATEWAY_STORE_PATH").orElse(Path.of(".run", "conversations.db"));
+                LOG.info("conversations in {}", file.toAbsolutePath());
+                yield new EmbeddedConversationStore(file, policy);
+            }
+            case "redis" -> {
+                String prefix = s.string("GATEWAY_REDIS_PREFIX", "internvl-mesh");
+                LOG.info("conversations in Redis under key prefix '{}'", prefix);
+                yield new RedisConversationStore(s.string("GATEWAY_REDIS_URI", "redis://127.0.0.1:6379"), prefix, policy);
+            }
+            default -> throw new IllegalArgumentException("GATEWAY_STORE=" + kind + " is not a conversation store: use 'embedded' or 'redis'");
+        };
     }
 
     private static CircuitBreaker breaker(String name, Duration openFor) {
@@ -153,14 +204,6 @@ public final class GatewayMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Running running = start(Settings.fromEnvironment());
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                running.close();
-            } catch (Exception e) {
-                LOG.warn("shutdown: {}", e.toString());
-            }
-        }));
-        Thread.currentThread().join();
+        ServiceRunner.run("gateway", () -> start(Settings.fromEnvironment()));
     }
 }

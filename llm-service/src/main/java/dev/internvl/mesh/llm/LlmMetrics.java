@@ -16,6 +16,8 @@ final class LlmMetrics {
     final Histogram timeToFirstToken;
     final Histogram timePerOutputToken;
     final Histogram e2eLatency;
+    final Histogram decodeBatch;
+    final Histogram stepDuration;
 
     LlmMetrics(PrometheusRegistry registry, GenerationEngine engine) {
         requests = Counter.builder().name("llm_requests_total")
@@ -32,6 +34,17 @@ final class LlmMetrics {
                 .classicUpperBounds(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5).register(registry);
         e2eLatency = Histogram.builder().name("llm_request_duration_seconds").unit(Unit.SECONDS)
                 .help("From the call to its end").register(registry);
+        decodeBatch = Histogram.builder().name("llm_decode_batch_size")
+                .help("Requests decoding a token together in one scheduler step")
+                .classicUpperBounds(1, 2, 4, 8, 16, 32, 48, 64).register(registry);
+        stepDuration = Histogram.builder().name("llm_step_duration_seconds").unit(Unit.SECONDS)
+                .help("Scheduler steps: one decode pass and the step's prefill chunks").register(registry);
+        engine.observeSteps((decodeSequences, prefillTokens, nanos) -> {
+            if (decodeSequences > 0) {
+                decodeBatch.observe(decodeSequences);
+            }
+            stepDuration.observe(nanos / 1e9);
+        });
         GaugeWithCallback.builder().name("llm_running_requests").help("Requests in the running batch")
                 .callback(cb -> cb.call(engine.stats().running())).register(registry);
         GaugeWithCallback.builder().name("llm_waiting_requests").help("Requests queued for admission")

@@ -13,6 +13,7 @@ import dev.internvl.mesh.proto.v1.ModelInfo;
 import dev.internvl.mesh.serving.GrpcServer;
 import dev.internvl.mesh.serving.MetricsServer;
 import dev.internvl.mesh.serving.ModelInfos;
+import dev.internvl.mesh.serving.ServiceRunner;
 import dev.internvl.mesh.serving.Settings;
 import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -98,14 +99,6 @@ public final class LlmServiceMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Running running = start(Settings.fromEnvironment());
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                running.close();
-            } catch (Exception e) {
-                LOG.warn("shutdown: {}", e.toString());
-            }
-        }));
-        running.grpc().awaitTermination();
+        ServiceRunner.run("llm-service", () -> start(Settings.fromEnvironment()));
     }
 }

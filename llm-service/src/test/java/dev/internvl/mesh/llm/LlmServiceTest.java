@@ -268,7 +268,7 @@ class LlmServiceTest {
                 URI.create("http://127.0.0.1:" + service.metrics().port() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
         for (String name : new String[]{"llm_requests_total{code=\"OK\"}", "llm_time_to_first_token_seconds_bucket",
                 "llm_kv_cache_usage_ratio", "llm_running_requests", "llm_waiting_requests", "llm_prefix_cache_hit_blocks_total",
-                "llm_generation_tokens_total"}) {
+                "llm_generation_tokens_total", "llm_decode_batch_size_bucket", "llm_step_duration_seconds_count"}) {
             assertTrue(metrics.contains(name), name + " in\n" + metrics.substring(0, Math.min(2000, metrics.length())));
         }
     }

@@ -21,6 +21,9 @@ import java.util.Optional;
  * newline, an image part being the {@code <image>} placeholder.
  */
 public final class ChatPlanner {
+    /** The most tiles a client may ask for one image (the model's own default is usually 12). */
+    public static final int MAX_TILES_LIMIT = 40;
+
     /** Counts the tiles an image will be cut into; throws {@link ApiError} for an image that cannot be used. */
     @FunctionalInterface
     public interface TileCounter {
@@ -60,6 +63,19 @@ public final class ChatPlanner {
         this.tileCounter = tileCounter;
         this.defaultMinTiles = defaultMinTiles;
         this.defaultMaxTiles = defaultMaxTiles;
+    }
+
+    /**
+     * Refuses client text that holds the image placeholder: only image parts may put image slots in the prompt.
+     *
+     * @param param where the text is in the request, for the error
+     */
+    public static String checkText(String text, String param) {
+        if (text.contains(PromptBuilder.IMAGE_PLACEHOLDER)) {
+            throw ApiError.invalidRequest("'" + param + "' contains the reserved placeholder " + PromptBuilder.IMAGE_PLACEHOLDER
+                    + ": send images as image content parts.", param);
+        }
+        return text;
     }
 
     /**

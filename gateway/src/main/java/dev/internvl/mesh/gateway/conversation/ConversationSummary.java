@@ -16,4 +16,9 @@ public record ConversationSummary(String id, Instant createdAt, Optional<String>
         Objects.requireNonNull(systemMessage, "systemMessage");
         metadata = Map.copyOf(metadata);
     }
+
+    /** The cursor for {@link ConversationStore#list} that continues after this conversation. */
+    public String cursor() {
+        return new ListCursor(createdAt.toEpochMilli(), id).encode();
+    }
 }

@@ -20,7 +20,8 @@ import java.time.Duration;
  */
 public record ImagePolicy(long maxImageBytes, long maxConversationImageBytes, Duration unreferencedTtl) {
 
-    public static final ImagePolicy DEFAULT = new ImagePolicy(20L << 20, 200L << 20, Duration.ofHours(1));
+    /** Every turn sends the conversation's images to the language tier in one gRPC message (64 MiB at most). */
+    public static final ImagePolicy DEFAULT = new ImagePolicy(20L << 20, 48L << 20, Duration.ofHours(1));
 
     public ImagePolicy {
         if (maxImageBytes < 1 || maxConversationImageBytes < 1) {

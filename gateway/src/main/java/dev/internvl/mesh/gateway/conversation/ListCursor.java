@@ -43,7 +43,6 @@ record ListCursor(long createdMillis, String id) {
             return new ConversationPage(fetched, Optional.empty());
         }
         List<ConversationSummary> page = fetched.subList(0, limit);
-        ConversationSummary last = page.getLast();
-        return new ConversationPage(page, Optional.of(new ListCursor(last.createdAt().toEpochMilli(), last.id()).encode()));
+        return new ConversationPage(page, Optional.of(page.getLast().cursor()));
     }
 }

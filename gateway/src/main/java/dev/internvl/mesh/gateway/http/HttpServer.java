@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
  * The gateway's HTTP/1.1 server on Netty: bodies up to a limit are aggregated (larger ones get 413 before they are
@@ -152,14 +153,7 @@ public final class HttpServer implements AutoCloseable {
                         : new ApiError(404, "invalid_request_error", "Unknown request URL: " + exchange.method() + " " + path + ".", null, "unknown_url"));
                 return;
             }
-            try {
-                handler.handle(exchange);
-            } catch (ApiError e) {
-                exchange.sendError(e);
-            } catch (Exception e) {
-                LOG.error("unhandled error on {} {}", exchange.method(), path, e);
-                exchange.sendError(new ApiError(500, "server_error", "The server had an error while processing your request.", null, null));
-            }
+            run(handler, exchange);
         }
 
         /** The route key for a request: exact paths first, then patterns with {@code {name}} segments. */
@@ -184,6 +178,26 @@ public final class HttpServer implements AutoCloseable {
                 LOG.debug("connection error: {}", cause.toString());
             }
             ctx.close();
+        }
+    }
+
+    /**
+     * {@code handler} run on {@code executor} instead of the event loop, for handlers that block (storage, image
+     * downloads, waiting for admission); its errors are answered as on the event loop.
+     */
+    public static Handler blocking(Executor executor, Handler handler) {
+        return exchange -> executor.execute(() -> run(handler, exchange));
+    }
+
+    /** Runs a handler, answering an {@link ApiError} it throws as such and anything else as a 500. */
+    private static void run(Handler handler, HttpExchange exchange) {
+        try {
+            handler.handle(exchange);
+        } catch (ApiError e) {
+            exchange.sendError(e);
+        } catch (Exception e) {
+            LOG.error("unhandled error on {} {}", exchange.method(), exchange.path(), e);
+            exchange.sendError(new ApiError(500, "server_error", "The server had an error while processing your request.", null, null));
         }
     }
 

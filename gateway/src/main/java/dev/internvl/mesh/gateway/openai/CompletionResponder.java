@@ -4,9 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.internvl.mesh.gateway.chat.ChatListener;
+import dev.internvl.mesh.gateway.chat.ChatService;
 import dev.internvl.mesh.gateway.http.HttpExchange;
 
 import java.util.List;
+import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * Writes a generation as the OpenAI API does: one {@code chat.completion} object, or with {@code stream: true} a
@@ -27,8 +30,26 @@ public final class CompletionResponder implements ChatListener {
     private final ArrayNode logprobContent;
     private HttpExchange.EventStream events;
 
-    public CompletionResponder(HttpExchange exchange, ObjectMapper json, String id, String model, long created,
-                               boolean stream, boolean includeUsage, boolean logprobs) {
+    /**
+     * Answers {@code exchange} with the generation that {@code start} begins for the listener it is given, and
+     * cancels the generation if the client leaves. Starting may wait for admission: call this off event loops.
+     *
+     * @throws ApiError when the generation cannot start
+     */
+    public static void answer(HttpExchange exchange, ObjectMapper json, String model, GenerationFields generation,
+                              Function<ChatListener, ChatService.Handle> start) {
+        if (exchange.clientGone()) {
+            return;
+        }
+        CompletionResponder responder = new CompletionResponder(exchange, json,
+                "chatcmpl-" + UUID.randomUUID().toString().replace("-", ""), model, System.currentTimeMillis() / 1000,
+                generation.stream(), generation.includeUsage(), generation.options().logprobs());
+        ChatService.Handle handle = start.apply(responder);
+        exchange.onClientGone(handle::cancel);
+    }
+
+    private CompletionResponder(HttpExchange exchange, ObjectMapper json, String id, String model, long created,
+                                boolean stream, boolean includeUsage, boolean logprobs) {
         this.exchange = exchange;
         this.json = json;
         this.id = id;

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * A throwaway redis-server for tests: loopback only, a free port, a temporary directory, no persistence. The
  * binary is {@code $REDIS_SERVER} or {@code redis-server} on the PATH; without it the tests fail, not skip.
  */
-final class RedisServerProcess {
+public final class RedisServerProcess {
     private final Process process;
     private final Path dir;
     private final int port;
@@ -32,7 +32,7 @@ final class RedisServerProcess {
         this.port = port;
     }
 
-    static RedisServerProcess start() throws IOException, InterruptedException {
+    public static RedisServerProcess start() throws IOException, InterruptedException {
         Path binary = binary().orElseGet(() -> fail("""
                 redis-server was not found on the PATH, and REDIS_SERVER does not name it. The Redis conversation \
                 store tests need a real server: install it (Debian/Ubuntu: apt-get install redis-server) or set \
@@ -102,11 +102,11 @@ final class RedisServerProcess {
         throw new IOException("redis-server did not answer PING on port " + port + " within 15 s");
     }
 
-    String uri() {
+    public String uri() {
         return "redis://127.0.0.1:" + port;
     }
 
-    void stop() throws IOException, InterruptedException {
+    public void stop() throws IOException, InterruptedException {
         process.destroy(); // SIGTERM: redis-server shuts down cleanly
         if (!process.waitFor(10, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor();

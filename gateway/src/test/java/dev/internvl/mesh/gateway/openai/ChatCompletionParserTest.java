@@ -1,9 +1,9 @@
 package dev.internvl.mesh.gateway.openai;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.internvl.mesh.gateway.openai.ChatCompletionRequest.Image;
+import dev.internvl.mesh.gateway.openai.Content.Image;
+import dev.internvl.mesh.gateway.openai.Content.Text;
 import dev.internvl.mesh.gateway.openai.ChatCompletionRequest.Role;
-import dev.internvl.mesh.gateway.openai.ChatCompletionRequest.Text;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -43,33 +43,33 @@ class ChatCompletionParserTest {
                  'max_tokens': 64, 'temperature': 0.7, 'top_p': 0.9, 'top_k': 40, 'repetition_penalty': 1.1,
                  'stop': ['###'], 'seed': 7, 'logprobs': true, 'top_logprobs': 3}""".replace("'detail': 'auto'", "'max_dynamic_patch': 2"));
         assertEquals("InternVL2_5-1B", r.model());
-        assertTrue(r.stream());
-        assertTrue(r.includeUsage());
+        assertTrue(r.generation().stream());
+        assertTrue(r.generation().includeUsage());
         assertEquals(Role.SYSTEM, r.messages().get(0).role());
         var parts = r.messages().get(1).content();
         assertEquals(new Text("Compare"), parts.get(0));
         assertEquals(new Image("data:image/png;base64,AAAA", Optional.of(4)), parts.get(1));
         assertInstanceOf(Text.class, parts.get(2));
         assertEquals(2, r.imageCount());
-        assertEquals(Optional.of(64), r.maxTokens());
-        assertEquals(List.of("###"), r.stop());
-        assertEquals(Optional.of(7L), r.seed());
-        assertEquals(3, r.topLogprobs());
+        assertEquals(Optional.of(64), r.generation().options().maxTokens());
+        assertEquals(List.of("###"), r.generation().options().stop());
+        assertEquals(Optional.of(7L), r.generation().options().seed());
+        assertEquals(3, r.generation().options().topLogprobs());
     }
 
     @Test
     void plainStringContentAndDefaults() {
         ChatCompletionRequest r = parse("{'model': 'm', 'messages': [{'role': 'user', 'content': 'Hi'}], 'stop': 'END'}");
-        assertFalse(r.stream());
-        assertEquals(Optional.empty(), r.maxTokens());
-        assertEquals(Optional.empty(), r.temperature());
-        assertEquals(List.of("END"), r.stop());
+        assertFalse(r.generation().stream());
+        assertEquals(Optional.empty(), r.generation().options().maxTokens());
+        assertEquals(Optional.empty(), r.generation().options().temperature());
+        assertEquals(List.of("END"), r.generation().options().stop());
     }
 
     @Test
     void maxCompletionTokensWinsOverTheDeprecatedMaxTokens() {
         ChatCompletionRequest r = parse("{'model': 'm', 'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 5, 'max_completion_tokens': 9}");
-        assertEquals(Optional.of(9), r.maxTokens());
+        assertEquals(Optional.of(9), r.generation().options().maxTokens());
     }
 
     @Test
@@ -127,7 +127,7 @@ class ChatCompletionParserTest {
     @Test
     void theImagePlaceholderIsReserved() {
         ApiError e = error("{'model': 'm', 'messages': [{'role': 'user', 'content': 'look: <image>'}]}");
-        assertEquals("'messages[0].content' contains the reserved placeholder <image>: send images as 'image_url' content parts.", e.getMessage());
+        assertEquals("'messages[0].content' contains the reserved placeholder <image>: send images as image content parts.", e.getMessage());
     }
 
     @Test
