@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * A hub InternVL 2.5 model directory, opened and checked: its config, and its weights memory-mapped and matched
@@ -24,13 +25,22 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     public static Checkpoint open(Path dir) {
+        return open(dir, WeightSchema.ALL);
+    }
+
+    /**
+     * Only the tensors of {@code part} (say, the decoder layers one shard runs): only they are mapped and checked.
+     * Tensors outside the part are not looked at beyond the headers.
+     */
+    public static Checkpoint open(Path dir, WeightSchema.Part part) {
         if (!Files.isDirectory(dir)) {
             throw new CheckpointException(dir + ": not a directory");
         }
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
-        WeightStore weights = WeightStore.open(dir);
+        Predicate<String> wanted = part.names(config);
+        WeightStore weights = WeightStore.open(dir, wanted);
         try {
-            validate(config, weights);
+            validate(config, weights, wanted);
         } catch (RuntimeException e) {
             weights.close();
             throw e;
@@ -38,14 +48,17 @@ public final class Checkpoint implements AutoCloseable {
         return new Checkpoint(dir, config, weights);
     }
 
-    private static void validate(ModelConfig config, WeightStore weights) {
+    private static void validate(ModelConfig config, WeightStore weights, Predicate<String> wanted) {
         Map<String, long[]> expected = WeightSchema.expected(config);
         for (var e : expected.entrySet()) {
             String name = e.getKey();
+            if (!wanted.test(name)) {
+                continue;
+            }
             if (!weights.contains(name)) {
                 String hint = name.equals(WeightSchema.LM_HEAD)
                         ? " (llm_config.tie_word_embeddings is false, so the checkpoint must ship its own lm_head)" : "";
-                throw new CheckpointException(weights.files().getFirst().getParent() + ": missing tensor '" + name + "'" + hint);
+                throw new CheckpointException(dirOf(weights) + ": missing tensor '" + name + "'" + hint);
             }
             TensorView t = weights.tensor(name);
             if (!t.hasShape(e.getValue())) {
@@ -65,6 +78,10 @@ public final class Checkpoint implements AutoCloseable {
                         + "' (not part of the model config.json describes)");
             }
         }
+    }
+
+    private static Object dirOf(WeightStore weights) {
+        return weights.files().isEmpty() ? "checkpoint" : weights.files().getFirst().getParent();
     }
 
     public Path dir() {

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +17,7 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * One safetensors file, memory-mapped read-only: an 8-byte little-endian header length, a JSON header, then the raw
@@ -41,13 +42,66 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     public static SafetensorsFile open(Path path) {
+        return open(path, name -> true);
+    }
+
+    /**
+     * The file with only the tensors {@code wanted} accepts: the header is read and checked whole, but only the
+     * span of bytes from the first to the last wanted tensor is mapped (a layer shard maps its layers alone).
+     */
+    public static SafetensorsFile open(Path path, Predicate<String> wanted) {
         Arena arena = Arena.ofShared();
-        try {
-            MemorySegment file;
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                file = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            long fileSize = channel.size();
+            if (fileSize < 8) {
+                throw new CheckpointException(path + ": not a safetensors file: " + fileSize + " bytes, shorter than the 8-byte header length");
             }
-            return parse(path, arena, file);
+            long headerLength = read(channel, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            if (headerLength <= 0 || headerLength > MAX_HEADER_BYTES || headerLength > fileSize - 8) {
+                throw new CheckpointException(path + ": corrupt header: header length " + headerLength
+                        + " does not fit a file of " + fileSize + " bytes (truncated download or not a safetensors file)");
+            }
+            ByteBuffer headerBytes = read(channel, 8, (int) headerLength);
+            JsonNode header;
+            try {
+                header = JSON.readTree(new String(headerBytes.array(), StandardCharsets.UTF_8));
+            } catch (JsonProcessingException e) {
+                throw new CheckpointException(path + ": corrupt header: invalid JSON: " + e.getOriginalMessage());
+            }
+            if (header == null || !header.isObject()) {
+                throw new CheckpointException(path + ": corrupt header: expected a JSON object");
+            }
+            long dataStart = 8 + headerLength;
+            long dataSize = fileSize - dataStart;
+            Map<String, Entry> entries = new LinkedHashMap<>();
+            Map<String, String> metadata = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                String name = field.getKey();
+                if (name.equals("__metadata__")) {
+                    field.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                } else {
+                    entries.put(name, parseEntry(path, name, field.getValue(), dataSize));
+                }
+            }
+            long from = Long.MAX_VALUE;
+            long to = 0;
+            for (Entry e : entries.values()) {
+                if (wanted.test(e.name())) {
+                    from = Math.min(from, e.begin());
+                    to = Math.max(to, e.begin() + e.bytes());
+                }
+            }
+            Map<String, TensorView> tensors = new LinkedHashMap<>();
+            if (from != Long.MAX_VALUE) {
+                MemorySegment data = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + from, to - from, arena);
+                for (Entry e : entries.values()) {
+                    if (wanted.test(e.name())) {
+                        tensors.put(e.name(), new TensorView(e.name(), e.dtype(), e.shape(), data.asSlice(e.begin() - from, e.bytes())));
+                    }
+                }
+            }
+            return new SafetensorsFile(path, arena, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
             arena.close();
             throw new CheckpointException(path + ": cannot read: " + e.getMessage(), e);
@@ -57,45 +111,21 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static SafetensorsFile parse(Path path, Arena arena, MemorySegment file) {
-        long fileSize = file.byteSize();
-        if (fileSize < 8) {
-            throw new CheckpointException(path + ": not a safetensors file: " + fileSize + " bytes, shorter than the 8-byte header length");
-        }
-        long headerLength = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
-        if (headerLength <= 0 || headerLength > MAX_HEADER_BYTES || headerLength > fileSize - 8) {
-            throw new CheckpointException(path + ": corrupt header: header length " + headerLength
-                    + " does not fit a file of " + fileSize + " bytes (truncated download or not a safetensors file)");
-        }
-        byte[] headerBytes = file.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
-        JsonNode header;
-        try {
-            header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
-        } catch (JsonProcessingException e) {
-            throw new CheckpointException(path + ": corrupt header: invalid JSON: " + e.getOriginalMessage());
-        }
-        if (header == null || !header.isObject()) {
-            throw new CheckpointException(path + ": corrupt header: expected a JSON object");
-        }
-        long dataStart = 8 + headerLength;
-        long dataSize = fileSize - dataStart;
-        MemorySegment data = file.asSlice(dataStart, dataSize);
-        Map<String, TensorView> tensors = new LinkedHashMap<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> entry = it.next();
-            String name = entry.getKey();
-            JsonNode info = entry.getValue();
-            if (name.equals("__metadata__")) {
-                info.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                continue;
+    private static ByteBuffer read(FileChannel channel, long at, int bytes) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(bytes);
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, at + buffer.position()) < 0) {
+                throw new IOException("unexpected end of file");
             }
-            tensors.put(name, parseTensor(path, name, info, data, dataSize));
         }
-        return new SafetensorsFile(path, arena, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+        return buffer.flip();
     }
 
-    private static TensorView parseTensor(Path path, String name, JsonNode info, MemorySegment data, long dataSize) {
+    /** A header entry, checked against the data section's size. */
+    private record Entry(String name, DType dtype, long[] shape, long begin, long bytes) {
+    }
+
+    private static Entry parseEntry(Path path, String name, JsonNode info, long dataSize) {
         String where = path + ": tensor '" + name + "'";
         if (!info.isObject() || !info.path("dtype").isTextual() || !info.path("shape").isArray()
                 || !info.path("data_offsets").isArray() || info.path("data_offsets").size() != 2) {
@@ -136,7 +166,7 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new CheckpointException(where + ": truncated file: the tensor's data ends at byte " + end
                     + " of the data section, which holds only " + dataSize + " bytes");
         }
-        return new TensorView(name, dtype, shape, data.asSlice(begin, expectedBytes));
+        return new Entry(name, dtype, shape, begin, expectedBytes);
     }
 
     public Path path() {

@@ -2,6 +2,7 @@ package dev.internvl.mesh.checkpoint;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The tensors an InternVL 2.5 checkpoint must hold, with the original hub names and the shapes its config implies.
@@ -14,6 +15,36 @@ public final class WeightSchema {
     public static final String EMBED_TOKENS = "language_model.model.embed_tokens.weight";
 
     private WeightSchema() {
+    }
+
+    /** A part of a checkpoint that one process needs: the tensor names it maps. */
+    @FunctionalInterface
+    public interface Part {
+        Predicate<String> names(ModelConfig config);
+    }
+
+    /** The whole checkpoint. */
+    public static final Part ALL = config -> name -> true;
+
+    /** What a sharded language tier's coordinator runs: token embeddings, the final norm and lm_head. */
+    public static final Part LLM_OUTSIDE_LAYERS = config -> name -> name.equals(EMBED_TOKENS) || name.equals(LM_HEAD)
+            || name.equals(LLM + "model.norm.weight");
+
+    /** The decoder layers {@code [first, end)}, what one layer shard runs. */
+    public static Part llmLayers(int first, int end) {
+        return config -> name -> {
+            String prefix = LLM + "model.layers.";
+            if (!name.startsWith(prefix)) {
+                return false;
+            }
+            int dot = name.indexOf('.', prefix.length());
+            try {
+                int layer = Integer.parseInt(name.substring(prefix.length(), dot));
+                return layer >= first && layer < end;
+            } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+                return false;
+            }
+        };
     }
 
     public static String visionLayer(int layer, String suffix) {

@@ -11,10 +11,12 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The tensors of a hub checkpoint directory: one {@code model.safetensors}, or the shards that
- * {@code model.safetensors.index.json} lists. Every shard is memory-mapped; nothing is copied to the heap.
+ * {@code model.safetensors.index.json} lists. Every shard is memory-mapped; nothing is copied to the heap. A layer
+ * shard opens the store with only its own tensors.
  */
 public final class WeightStore implements AutoCloseable {
     public static final String SINGLE_FILE = "model.safetensors";
@@ -29,19 +31,24 @@ public final class WeightStore implements AutoCloseable {
     }
 
     public static WeightStore open(Path dir) {
+        return open(dir, name -> true);
+    }
+
+    /** Only the tensors {@code wanted} accepts: only the files that hold them are opened, only their bytes mapped. */
+    public static WeightStore open(Path dir, Predicate<String> wanted) {
         Path index = dir.resolve(INDEX_FILE);
         if (Files.isRegularFile(index)) {
-            return openSharded(dir, index);
+            return openSharded(dir, index, wanted);
         }
         Path single = dir.resolve(SINGLE_FILE);
         if (!Files.isRegularFile(single)) {
             throw new CheckpointException(dir + ": no " + SINGLE_FILE + " or " + INDEX_FILE + " (not a hub checkpoint directory)");
         }
-        SafetensorsFile file = SafetensorsFile.open(single);
+        SafetensorsFile file = SafetensorsFile.open(single, wanted);
         return new WeightStore(List.of(file), file.tensors());
     }
 
-    private static WeightStore openSharded(Path dir, Path index) {
+    private static WeightStore openSharded(Path dir, Path index, Predicate<String> wanted) {
         JsonNode weightMap;
         try {
             JsonNode root = new ObjectMapper().readTree(Files.readString(index));
@@ -58,6 +65,9 @@ public final class WeightStore implements AutoCloseable {
             for (var it = weightMap.fields(); it.hasNext(); ) {
                 var entry = it.next();
                 String tensorName = entry.getKey();
+                if (!wanted.test(tensorName)) {
+                    continue;
+                }
                 String shardName = entry.getValue().asText();
                 if (shardName.isEmpty() || shardName.contains("/") || shardName.contains("\\")) {
                     throw new CheckpointException(index + ": tensor '" + tensorName + "' maps to a bad shard name '" + shardName + "'");
@@ -68,7 +78,7 @@ public final class WeightStore implements AutoCloseable {
                     if (!Files.isRegularFile(shardPath)) {
                         throw new CheckpointException(index + ": tensor '" + tensorName + "' is in shard " + shardName + ", which is missing from " + dir);
                     }
-                    shard = SafetensorsFile.open(shardPath);
+                    shard = SafetensorsFile.open(shardPath, wanted);
                     shards.put(shardName, shard);
                 }
                 if (!shard.contains(tensorName)) {

@@ -253,35 +253,35 @@ public final class GenerationEngine implements AutoCloseable {
                 }
             }
         }
+        List<Pass> passes = new ArrayList<>();
         if (!decoders.isEmpty()) {
-            runPass(decoders, 1);
+            passes.add(new Pass(decoders, 1));
+        }
+        for (Active a : prefills) {
+            int chunkEnd = Math.min(a.length, (a.computed / settings.prefillChunk() + 1) * settings.prefillChunk());
+            passes.add(new Pass(new ArrayList<>(List.of(a)), chunkEnd - a.computed));
         }
         int prefillTokens = settings.maxStepTokens() - budget;
-        for (Active a : prefills) {
-            if (running.contains(a)) { // a decode pass may have preempted it
-                int chunkEnd = Math.min(a.length, (a.computed / settings.prefillChunk() + 1) * settings.prefillChunk());
-                runPass(List.of(a), chunkEnd - a.computed);
-            }
-        }
+        runPasses(passes);
         stats.running = running.size();
         stats.kvBlocksUsed = cache.blockCount() - cache.freeBlocks();
         stepObserver.onStep(decoders.size(), prefillTokens, System.nanoTime() - start);
     }
 
-    /** One forward pass over {@code batch}, each taking {@code tokens} positions; preempts and retries on a full cache. */
-    private void runPass(List<Active> batch, int tokensEach) {
-        List<Active> members = new ArrayList<>(batch);
-        while (!members.isEmpty()) {
-            List<StepInput> inputs = new ArrayList<>(members.size());
-            for (Active a : members) {
-                int to = a.computed + tokensEach;
-                inputs.add(new StepInput(a.sequence, a.embed(a.computed, to), tokensEach,
-                        to == a.length ? LogitRows.LAST : LogitRows.NONE));
-            }
-            List<float[]> logits;
-            try {
-                logits = model.forward(inputs, ForwardObserver.NONE);
-            } catch (KvCacheFullException e) {
+    /** Requests that go through the layers together, each taking {@code tokensEach} positions. */
+    private record Pass(List<Active> members, int tokensEach) {
+    }
+
+    /**
+     * Reserves the blocks of every pass, preempting (or, alone, finishing) the latest admitted request while the
+     * cache is full, then runs the passes in one call: a sharded layer stack keeps them all in flight at once.
+     */
+    private void runPasses(List<Pass> passes) {
+        List<Pass> reserved = new ArrayList<>();
+        for (Pass pass : passes) {
+            List<Active> members = new ArrayList<>(pass.members());
+            members.removeIf(a -> !running.contains(a));
+            while (!members.isEmpty() && !tryReserve(members, pass.tokensEach())) {
                 Active victim = running.getLast();
                 if (running.size() == 1) {
                     finish(victim, FinishReason.LENGTH); // alone and still out of room: the cache is its limit
@@ -289,21 +289,54 @@ public final class GenerationEngine implements AutoCloseable {
                     preempt(victim);
                 }
                 members.remove(victim);
-                continue;
+                reserved.forEach(r -> r.members().remove(victim));
             }
-            stats.stepTokens.add(members.size() * (long) tokensEach);
-            for (int i = 0; i < members.size(); i++) {
-                Active a = members.get(i);
-                a.computed += tokensEach;
+            reserved.add(new Pass(members, pass.tokensEach()));
+        }
+        reserved.removeIf(p -> p.members().isEmpty());
+        if (reserved.isEmpty()) {
+            return;
+        }
+        List<List<StepInput>> inputs = new ArrayList<>(reserved.size());
+        for (Pass pass : reserved) {
+            List<StepInput> in = new ArrayList<>(pass.members().size());
+            for (Active a : pass.members()) {
+                int to = a.computed + pass.tokensEach();
+                in.add(new StepInput(a.sequence, a.embed(a.computed, to), pass.tokensEach(),
+                        to == a.length ? LogitRows.LAST : LogitRows.NONE));
+            }
+            inputs.add(in);
+        }
+        List<List<float[]>> logits = model.forwardReserved(inputs, ForwardObserver.NONE);
+        for (int p = 0; p < reserved.size(); p++) {
+            Pass pass = reserved.get(p);
+            stats.stepTokens.add(pass.members().size() * (long) pass.tokensEach());
+            for (int i = 0; i < pass.members().size(); i++) {
+                Active a = pass.members().get(i);
+                a.computed += pass.tokensEach();
                 a.registerFullPromptBlocks();
-                if (tokensEach > 1) {
+                if (pass.tokensEach() > 1) {
                     a.listener.onPrefillProgress(Math.min(a.computed, a.promptLength), a.promptLength);
                 }
-                if (logits.get(i) != null) {
-                    emitNext(a, logits.get(i));
+                if (logits.get(p).get(i) != null) {
+                    emitNext(a, logits.get(p).get(i));
                 }
             }
-            return;
+        }
+    }
+
+    private boolean tryReserve(List<Active> members, int tokensEach) {
+        List<KvSequence> sequences = new ArrayList<>(members.size());
+        int[] counts = new int[members.size()];
+        for (int i = 0; i < members.size(); i++) {
+            sequences.add(members.get(i).sequence);
+            counts[i] = tokensEach;
+        }
+        try {
+            cache.reserve(sequences, counts);
+            return true;
+        } catch (KvCacheFullException e) {
+            return false;
         }
     }
 

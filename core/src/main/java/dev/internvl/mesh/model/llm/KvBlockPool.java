@@ -2,35 +2,29 @@ package dev.internvl.mesh.model.llm;
 
 import dev.internvl.mesh.checkpoint.LlmConfig;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The paged KV cache's storage: a fixed number of blocks, each holding the post-RoPE keys and the values of
- * {@code blockSize} consecutive positions of one sequence, for every layer, in fp32. A sequence owns a table of
- * blocks ({@link KvSequence}); blocks carry a reference count so that sequences with a common prefix share them.
+ * The paged KV cache's block accounting: a fixed number of blocks, each holding the keys and values of
+ * {@code blockSize} consecutive positions of one sequence, for every layer. A sequence owns a table of blocks
+ * ({@link KvSequence}); blocks carry a reference count so that sequences with a common prefix share them. The
+ * contents live in a {@link KvStorage}: this pool's own when the model's layers run in this process, or one per
+ * layer shard, each indexed by the block ids handed out here.
  *
  * <p>Prefix caching: a full block whose contents are identified by a hash of its prefix (tokens and images from
  * the sequence start) can be registered; another sequence with the same prefix then attaches it instead of
  * computing it again. A registered block nobody uses stays cached until its room is needed: it counts as free, and
- * the least recently released such block is evicted first.
- *
- * <p>Layout: per layer one key and one value array of {@code blocks * blockSize * kvDim} floats; position p of a
- * sequence lives in block {@code table[p / blockSize]} at slot {@code p % blockSize}. Values are slot-major (a
- * position's kvDim values together, kv heads side by side). Keys are feature-major within a block (a feature's
- * blockSize values together), so the keys of one head over a block are, dimension by dimension, already the rows
- * of the transposed panel that the {@code q · Kᵀ} kernel consumes: packing them is plain copying.
- * Allocation and release are thread-safe; the arrays are written only by the forward pass of the sequence that
- * owns the block.
+ * the least recently released such block is evicted first. Allocation and release are thread-safe.
  */
 public final class KvBlockPool {
-    private final int kvDim;
     private final int blockSize;
     private final int blockCount;
-    private final float[][] keys;
-    private final float[][] values;
+    /** Null when the layers, and so the contents, live in other processes. */
+    private final KvStorage storage;
     private final int[] refCounts;
     /** Free block ids, a stack: {@code free[0 .. freeCount)}. */
     private final int[] free;
@@ -43,21 +37,18 @@ public final class KvBlockPool {
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();
     private long prefixHits;
 
+    /** A pool with storage for {@code layers} layers of {@code kvDim} keys and values per position. */
     public KvBlockPool(int layers, int kvDim, int blockSize, int blockCount) {
-        if (layers < 1 || kvDim < 1 || blockSize < 1 || blockCount < 1) {
-            throw new IllegalArgumentException("KV pool needs positive sizes: layers " + layers + ", kvDim " + kvDim
-                    + ", blockSize " + blockSize + ", blocks " + blockCount);
+        this(blockSize, blockCount, new KvStorage(layers, kvDim, blockSize, blockCount));
+    }
+
+    private KvBlockPool(int blockSize, int blockCount, KvStorage storage) {
+        if (blockSize < 1 || blockCount < 1) {
+            throw new IllegalArgumentException("KV pool needs positive sizes: blockSize " + blockSize + ", blocks " + blockCount);
         }
-        long floatsPerLayer = (long) blockCount * blockSize * kvDim;
-        if (floatsPerLayer > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(blockCount + " blocks of " + blockSize + " x " + kvDim
-                    + " floats exceed one array per layer; use fewer blocks");
-        }
-        this.kvDim = kvDim;
         this.blockSize = blockSize;
         this.blockCount = blockCount;
-        this.keys = new float[layers][(int) floatsPerLayer];
-        this.values = new float[layers][(int) floatsPerLayer];
+        this.storage = storage;
         this.refCounts = new int[blockCount];
         this.blockHash = new long[blockCount];
         this.registered = new boolean[blockCount];
@@ -67,6 +58,11 @@ public final class KvBlockPool {
             free[i] = blockCount - 1 - i;
         }
         this.freeCount = blockCount;
+    }
+
+    /** Block accounting only: the contents live with the layer shards, each in a storage of this geometry. */
+    public static KvBlockPool withoutStorage(int blockSize, int blockCount) {
+        return new KvBlockPool(blockSize, blockCount, null);
     }
 
     /** A pool for {@code config}'s shape holding {@code blockCount} blocks. */
@@ -84,7 +80,7 @@ public final class KvBlockPool {
     }
 
     public static long bytesPerBlock(LlmConfig config, int blockSize) {
-        return 2L * Float.BYTES * config.numLayers() * blockSize * config.kvDim();
+        return KvStorage.bytesPerBlock(config.numLayers(), config.kvDim(), blockSize);
     }
 
     public int blockSize() {
@@ -95,8 +91,12 @@ public final class KvBlockPool {
         return blockCount;
     }
 
-    public int kvDim() {
-        return kvDim;
+    /** The contents of the blocks, for layers that run in this process. */
+    public KvStorage storage() {
+        if (storage == null) {
+            throw new IllegalStateException("this KV pool only accounts for blocks; their contents live with the layer shards");
+        }
+        return storage;
     }
 
     /** Blocks a sequence can take now: the free ones and the cached ones nobody uses. */
@@ -202,6 +202,20 @@ public final class KvBlockPool {
         return attached;
     }
 
+    /**
+     * Forgets every registered prefix: cached blocks nobody uses become free, blocks in use stay with their
+     * sequences but are never offered again. For when the contents can no longer be trusted (a layer shard that
+     * restarted lost its part of them).
+     */
+    public synchronized void forgetCachedPrefixes() {
+        for (int block : evictable) {
+            free[freeCount++] = block;
+        }
+        evictable.clear();
+        cachedByHash.clear();
+        Arrays.fill(registered, false);
+    }
+
     /** Adds a reference to a block in use (sharing a prefix). */
     public synchronized void retain(int block) {
         if (refCounts[block] <= 0) {
@@ -222,13 +236,5 @@ public final class KvBlockPool {
                 free[freeCount++] = block;
             }
         }
-    }
-
-    float[] keys(int layer) {
-        return keys[layer];
-    }
-
-    float[] values(int layer) {
-        return values[layer];
     }
 }

@@ -58,21 +58,6 @@ public final class KvSequence {
         length += tokens;
     }
 
-    /** Offset, in a layer's value array, of position {@code position}'s kvDim values (slot-major blocks). */
-    int valueOffset(int position) {
-        int bs = pool.blockSize();
-        return (blocks[position / bs] * bs + position % bs) * pool.kvDim();
-    }
-
-    /**
-     * Offset, in a layer's key array, of feature 0 of position {@code position}; feature f (head * headDim + dim)
-     * is {@code f * blockSize} further on (feature-major blocks, see {@link KvBlockPool}).
-     */
-    int keyOffset(int position) {
-        int bs = pool.blockSize();
-        return blocks[position / bs] * bs * pool.kvDim() + position % bs;
-    }
-
     /** Returns every block to the pool; the sequence can no longer be used. Idempotent. */
     public void release() {
         if (released) {

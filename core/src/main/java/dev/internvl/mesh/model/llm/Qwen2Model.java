@@ -2,28 +2,25 @@ package dev.internvl.mesh.model.llm;
 
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.LlmConfig;
+import dev.internvl.mesh.checkpoint.TensorView;
 import dev.internvl.mesh.checkpoint.WeightSchema;
-import dev.internvl.mesh.compute.Activations;
-import dev.internvl.mesh.compute.Attention;
+import dev.internvl.mesh.checkpoint.WeightStore;
 import dev.internvl.mesh.compute.ComputePool;
-import dev.internvl.mesh.compute.FloatColumns;
 import dev.internvl.mesh.compute.MatMul;
 import dev.internvl.mesh.compute.Norms;
 import dev.internvl.mesh.compute.Precision;
-import dev.internvl.mesh.compute.RowLocator;
-import dev.internvl.mesh.compute.Rope;
 import dev.internvl.mesh.compute.WeightMatrix;
 import dev.internvl.mesh.model.WeightReader;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
- * The Qwen2 decoder of InternVL 2.5, over a paged KV cache. One {@link #forward} step takes any mix of sequences,
- * each appending one or more positions: a prefill chunk, or one token of a decode batch. Every weight matrix is read
- * once per step for all rows of all sequences together; attention runs per sequence over its own cached blocks, so
- * no step ever recomputes a prefix.
+ * The Qwen2 decoder of InternVL 2.5, over a paged KV cache: token embeddings, the decoder layers (a
+ * {@link LayerStack}: in this process, or split over layer shards) and the final norm with lm_head. One
+ * {@link #forward} step takes any mix of sequences, each appending one or more positions: a prefill chunk, or one
+ * token of a decode batch. Every weight matrix is read once per step for all rows of all sequences together;
+ * attention runs per sequence over its own cached blocks, so no step ever recomputes a prefix.
  */
 public final class Qwen2Model {
     private final ComputePool pool;
@@ -32,47 +29,20 @@ public final class Qwen2Model {
     private final WeightMatrix embedTokens;
     private final WeightMatrix lmHead;
     private final float[] finalNorm;
-    private final List<DecoderLayer> layers;
-    private final Rope rope;
+    private final LayerStack layers;
     private final float eps;
-    private final float attentionScale;
 
-    private record DecoderLayer(float[] inputNorm, WeightMatrix q, float[] qBias, WeightMatrix k, float[] kBias,
-                                WeightMatrix v, float[] vBias, WeightMatrix o, float[] postAttentionNorm,
-                                WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
-        static DecoderLayer read(WeightReader w, int i) {
-            return new DecoderLayer(
-                    w.vector(WeightSchema.llmLayer(i, "input_layernorm.weight")),
-                    w.matrix(WeightSchema.llmLayer(i, "self_attn.q_proj.weight")),
-                    w.vector(WeightSchema.llmLayer(i, "self_attn.q_proj.bias")),
-                    w.matrix(WeightSchema.llmLayer(i, "self_attn.k_proj.weight")),
-                    w.vector(WeightSchema.llmLayer(i, "self_attn.k_proj.bias")),
-                    w.matrix(WeightSchema.llmLayer(i, "self_attn.v_proj.weight")),
-                    w.vector(WeightSchema.llmLayer(i, "self_attn.v_proj.bias")),
-                    w.matrix(WeightSchema.llmLayer(i, "self_attn.o_proj.weight")),
-                    w.vector(WeightSchema.llmLayer(i, "post_attention_layernorm.weight")),
-                    w.matrix(WeightSchema.llmLayer(i, "mlp.gate_proj.weight")),
-                    w.matrix(WeightSchema.llmLayer(i, "mlp.up_proj.weight")),
-                    w.matrix(WeightSchema.llmLayer(i, "mlp.down_proj.weight")));
-        }
-    }
-
-    private Qwen2Model(ComputePool pool, Precision precision, Checkpoint checkpoint) {
+    private Qwen2Model(ComputePool pool, Precision precision, LlmConfig config, WeightStore weights, TensorView lmHead,
+                       LayerStack layers) {
         this.pool = pool;
         this.precision = precision;
-        this.config = checkpoint.config().llm();
-        WeightReader w = new WeightReader(checkpoint.weights());
+        this.config = config;
+        WeightReader w = new WeightReader(weights);
         this.embedTokens = w.matrix(WeightSchema.EMBED_TOKENS);
-        this.lmHead = WeightMatrix.of(checkpoint.lmHead());
+        this.lmHead = WeightMatrix.of(lmHead);
         this.finalNorm = w.vector(WeightSchema.LLM + "model.norm.weight");
-        List<DecoderLayer> list = new ArrayList<>();
-        for (int i = 0; i < config.numLayers(); i++) {
-            list.add(DecoderLayer.read(w, i));
-        }
-        this.layers = List.copyOf(list);
-        this.rope = new Rope(config.headDim(), config.ropeTheta());
+        this.layers = layers;
         this.eps = (float) config.rmsNormEps();
-        this.attentionScale = (float) Math.pow(config.headDim(), -0.5);
     }
 
     /** The model on the shared pool and the {@link Precision#configured() configured} numeric path. */
@@ -84,8 +54,19 @@ public final class Qwen2Model {
         return load(checkpoint, pool, Precision.configured());
     }
 
+    /** The whole model in this process. */
     public static Qwen2Model load(Checkpoint checkpoint, ComputePool pool, Precision precision) {
-        return new Qwen2Model(pool, precision, checkpoint);
+        LlmConfig config = checkpoint.config().llm();
+        DecoderLayers all = DecoderLayers.load(config, checkpoint.weights(), LayerRange.all(config.numLayers()), pool, precision);
+        return new Qwen2Model(pool, precision, config, checkpoint.weights(), checkpoint.lmHead(), all);
+    }
+
+    /**
+     * Embeddings, final norm and lm_head from {@code checkpoint}, the decoder layers from {@code layers} (the layer
+     * shards, for a coordinator that opened only {@link WeightSchema#llmOutsideLayers} of the checkpoint).
+     */
+    public static Qwen2Model withLayers(Checkpoint checkpoint, ComputePool pool, Precision precision, LayerStack layers) {
+        return new Qwen2Model(pool, precision, checkpoint.config().llm(), checkpoint.weights(), checkpoint.lmHead(), layers);
     }
 
     public Precision precision() {
@@ -96,7 +77,7 @@ public final class Qwen2Model {
         return config;
     }
 
-    /** A KV cache sized for this model. */
+    /** A KV cache sized for this model, with storage for all its layers (the model must run them here). */
     public KvBlockPool newKvCache(int blockSize, int blockCount) {
         return KvBlockPool.create(config, blockSize, blockCount);
     }
@@ -177,11 +158,65 @@ public final class Qwen2Model {
         if (inputs.isEmpty()) {
             return List.of();
         }
-        int h = config.hiddenSize();
-        KvBlockPool cache = inputs.getFirst().sequence().pool();
+        reserve(inputs);
+        return forwardReserved(List.of(inputs), observer).getFirst();
+    }
+
+    /** Reserves the blocks of one pass's inputs, all or nothing. */
+    public void reserve(List<StepInput> inputs) throws KvCacheFullException {
         List<KvSequence> sequences = new ArrayList<>(inputs.size());
         int[] counts = new int[inputs.size()];
-        int[] firstRow = new int[inputs.size() + 1];
+        for (int i = 0; i < inputs.size(); i++) {
+            sequences.add(inputs.get(i).sequence());
+            counts[i] = inputs.get(i).tokens();
+        }
+        check(inputs);
+        inputs.getFirst().sequence().pool().reserve(sequences, counts);
+    }
+
+    /**
+     * Runs passes whose blocks are {@link #reserve reserved}: independent sets of inputs (no sequence in two), which
+     * a sharded layer stack runs concurrently. Returns per pass what {@link #forward} returns. The observer sees
+     * the residual stream of a single pass.
+     */
+    public List<List<float[]>> forwardReserved(List<List<StepInput>> passes, ForwardObserver observer) {
+        int h = config.hiddenSize();
+        List<LayerStack.Pass> stackPasses = new ArrayList<>(passes.size());
+        for (List<StepInput> inputs : passes) {
+            check(inputs);
+            List<StepLayout.Entry> entries = new ArrayList<>(inputs.size());
+            int rows = 0;
+            for (StepInput in : inputs) {
+                entries.add(new StepLayout.Entry(in.sequence().blockTable(), in.sequence().length(), in.tokens()));
+                rows += in.tokens();
+            }
+            float[] x = new float[rows * h];
+            int at = 0;
+            for (StepInput in : inputs) {
+                System.arraycopy(in.embeddings(), 0, x, at, in.tokens() * h);
+                at += in.tokens() * h;
+            }
+            if (passes.size() == 1) {
+                observer.residual(0, x, rows, h);
+            }
+            int[] outputRows = observer.wantsFinalHidden() ? java.util.stream.IntStream.range(0, rows).toArray() : logitRows(inputs);
+            stackPasses.add(new LayerStack.Pass(new StepLayout(entries), x, outputRows));
+        }
+        List<float[]> hidden = layers.forward(stackPasses, passes.getFirst().getFirst().sequence().pool(), observer);
+        List<List<float[]>> out = new ArrayList<>(passes.size());
+        for (int p = 0; p < passes.size(); p++) {
+            for (StepInput in : passes.get(p)) {
+                in.sequence().advance(in.tokens());
+            }
+            out.add(logits(passes.get(p), stackPasses.get(p).outputRows(), hidden.get(p), observer));
+        }
+        return out;
+    }
+
+    private void check(List<StepInput> inputs) {
+        int h = config.hiddenSize();
+        KvBlockPool cache = inputs.getFirst().sequence().pool();
+        java.util.Set<KvSequence> seen = new java.util.HashSet<>();
         for (int i = 0; i < inputs.size(); i++) {
             StepInput in = inputs.get(i);
             if (in.embeddings().length != in.tokens() * h) {
@@ -191,192 +226,58 @@ public final class Qwen2Model {
             if (in.sequence().pool() != cache) {
                 throw new IllegalArgumentException("all sequences of a step must share one KV pool");
             }
-            if (sequences.contains(in.sequence())) {
+            if (!seen.add(in.sequence())) {
                 throw new IllegalArgumentException("a sequence appears twice in one step");
             }
-            sequences.add(in.sequence());
-            counts[i] = in.tokens();
-            firstRow[i + 1] = firstRow[i] + in.tokens();
-        }
-        cache.reserve(sequences, counts);
-
-        int rows = firstRow[inputs.size()];
-        float[] x = new float[rows * h];
-        int[] positions = new int[rows];
-        int[] startPositions = new int[inputs.size()];
-        for (int i = 0; i < inputs.size(); i++) {
-            System.arraycopy(inputs.get(i).embeddings(), 0, x, firstRow[i] * h, counts[i] * h);
-            startPositions[i] = sequences.get(i).length();
-            for (int t = 0; t < counts[i]; t++) {
-                positions[firstRow[i] + t] = startPositions[i] + t;
-            }
-        }
-        observer.residual(0, x, rows, h);
-        Step step = new Step(sequences, firstRow, startPositions, rope.angles(positions), rows);
-        LayerBuffers buffers = new LayerBuffers(rows);
-        for (int l = 0; l < layers.size(); l++) {
-            decoderLayer(l, layers.get(l), x, step, cache, buffers);
-            observer.residual(l + 1, x, rows, h);
-        }
-        for (int i = 0; i < sequences.size(); i++) {
-            sequences.get(i).advance(counts[i]);
-        }
-        return logits(inputs, firstRow, x, observer);
-    }
-
-    /** Per-step facts the layers share: where each sequence's rows are, its positions and their RoPE angles. */
-    private record Step(List<KvSequence> sequences, int[] firstRow, int[] startPositions, Rope.Angles angles, int rows) {
-    }
-
-    /** Working arrays of one step, shared by all layers. */
-    private final class LayerBuffers {
-        final float[] normed;
-        final float[] q;
-        final float[] k;
-        final float[] v;
-        final float[] attention;
-        final float[] gate;
-        final float[] up;
-
-        LayerBuffers(int rows) {
-            int qDim = config.numHeads() * config.headDim();
-            normed = new float[rows * config.hiddenSize()];
-            q = new float[rows * qDim];
-            k = new float[rows * config.kvDim()];
-            v = new float[rows * config.kvDim()];
-            attention = new float[rows * qDim];
-            gate = new float[rows * config.intermediateSize()];
-            up = new float[rows * config.intermediateSize()];
         }
     }
 
-    private void decoderLayer(int index, DecoderLayer layer, float[] x, Step step, KvBlockPool cache, LayerBuffers b) {
-        int h = config.hiddenSize();
-        int qDim = config.numHeads() * config.headDim();
-        int kvDim = config.kvDim();
-        int rows = step.rows();
-        float[] normed = b.normed;
-        float[] q = b.q;
-        float[] k = b.k;
-        float[] v = b.v;
-
-        Norms.rmsNorm(pool, x, rows, h, layer.inputNorm(), eps, normed);
-        MatMul.linear(pool, precision, normed, rows, List.of(layer.q(), layer.k(), layer.v()),
-                Arrays.asList(layer.qBias(), layer.kBias(), layer.vBias()), List.of(q, k, v));
-        int blockSize = cache.blockSize();
-        float[] keys = cache.keys(index);
-        float[] values = cache.values(index);
-        for (int i = 0; i < step.sequences().size(); i++) {
-            KvSequence s = step.sequences().get(i);
-            for (int m = step.firstRow()[i]; m < step.firstRow()[i + 1]; m++) {
-                rope.apply(q, m * qDim, config.numHeads(), step.angles(), m);
-                rope.apply(k, m * kvDim, config.numKvHeads(), step.angles(), m);
-                int position = step.startPositions()[i] + m - step.firstRow()[i];
-                int keyAt = s.keyOffset(position);
-                for (int f = 0; f < kvDim; f++) {
-                    keys[keyAt + f * blockSize] = k[m * kvDim + f];
-                }
-                System.arraycopy(v, m * kvDim, values, s.valueOffset(position), kvDim);
-            }
-        }
-        float[] attention = b.attention;
-        attend(q, step, keys, values, attention);
-        MatMul.matmul(pool, precision, attention, 0, qDim, rows, layer.o(), null, x, 0, h, true);
-
-        Norms.rmsNorm(pool, x, rows, h, layer.postAttentionNorm(), eps, normed);
-        int inter = config.intermediateSize();
-        float[] gate = b.gate;
-        float[] up = b.up;
-        MatMul.linear(pool, precision, normed, rows, List.of(layer.gate(), layer.up()), Arrays.asList(null, null),
-                List.of(gate, up));
-        Activations.siluMul(pool, gate, up, rows * inter);
-        MatMul.matmul(pool, precision, gate, 0, inter, rows, layer.down(), null, x, 0, h, true);
-    }
-
-    /**
-     * Causal GQA attention of every sequence's new rows over its cached keys and values. The query heads sharing
-     * a KV head are stacked (row = position * group + head) so they go through the products together; tasks are
-     * (sequence, KV head, tile of stacked rows).
-     */
-    private void attend(float[] q, Step step, float[] keys, float[] values, float[] out) {
-        int d = config.headDim();
-        int qDim = config.numHeads() * d;
-        int group = config.numHeads() / config.numKvHeads();
-        int kvHeads = config.numKvHeads();
-        int tile = Attention.QUERY_TILE;
-        List<int[]> tasks = new ArrayList<>();
-        for (int i = 0; i < step.sequences().size(); i++) {
-            int stacked = (step.firstRow()[i + 1] - step.firstRow()[i]) * group;
-            for (int g = 0; g < kvHeads; g++) {
-                for (int r0 = 0; r0 < stacked; r0 += tile) {
-                    tasks.add(new int[]{i, g, r0});
-                }
-            }
-        }
-        pool.parallelFor(tasks.size(), t -> {
-            int i = tasks.get(t)[0];
-            int g = tasks.get(t)[1];
-            int r0 = tasks.get(t)[2];
-            KvSequence s = step.sequences().get(i);
-            int first = step.firstRow()[i];
-            int count = step.firstRow()[i + 1] - first;
-            int start = step.startPositions()[i];
-            int rows = Math.min(tile, count * group - r0);
-            float[] stackedQ = new float[rows * d];
-            for (int r = 0; r < rows; r++) {
-                int pos = (r0 + r) / group;
-                int head = g * group + (r0 + r) % group;
-                System.arraycopy(q, (first + pos) * qDim + head * d, stackedQ, r * d, d);
-            }
-            int keyCount = start + count;
-            RowLocator valueRows = position -> s.valueOffset(position) + g * d;
-            float[] stackedOut = new float[rows * d];
-            Attention.attend(pool, stackedQ, 0, d, rows, new PagedKeys(keys, s, g * d, keyCount, d),
-                    new FloatColumns(values, valueRows, d, keyCount), keyCount, r -> start + (r0 + r) / group + 1,
-                    attentionScale, stackedOut, 0, d);
-            for (int r = 0; r < rows; r++) {
-                int pos = (r0 + r) / group;
-                int head = g * group + (r0 + r) % group;
-                System.arraycopy(stackedOut, r * d, out, (first + pos) * qDim + head * d, d);
-            }
-        });
-    }
-
-    /** Final norm and lm_head for the rows the inputs asked logits for. */
-    private List<float[]> logits(List<StepInput> inputs, int[] firstRow, float[] x, ForwardObserver observer) {
-        int h = config.hiddenSize();
-        int vocab = config.vocabSize();
-        int rows = firstRow[inputs.size()];
-        float[] source = x;
-        if (observer.wantsFinalHidden()) {
-            source = new float[rows * h];
-            Norms.rmsNorm(pool, x, rows, h, finalNorm, eps, source);
-            observer.finalHidden(source, rows, h);
-        }
+    /** The rows of a pass (inputs concatenated) whose logits its inputs asked for, in order. */
+    private static int[] logitRows(List<StepInput> inputs) {
         List<Integer> selected = new ArrayList<>();
-        for (int i = 0; i < inputs.size(); i++) {
-            switch (inputs.get(i).logits()) {
+        int first = 0;
+        for (StepInput in : inputs) {
+            switch (in.logits()) {
                 case NONE -> {
                 }
-                case LAST -> selected.add(firstRow[i + 1] - 1);
+                case LAST -> selected.add(first + in.tokens() - 1);
                 case ALL -> {
-                    for (int r = firstRow[i]; r < firstRow[i + 1]; r++) {
+                    for (int r = first; r < first + in.tokens(); r++) {
                         selected.add(r);
                     }
                 }
             }
+            first += in.tokens();
         }
-        float[] picked = new float[selected.size() * h];
-        for (int j = 0; j < selected.size(); j++) {
-            System.arraycopy(source, selected.get(j) * h, picked, j * h, h);
+        return selected.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * Final norm and lm_head for the rows the inputs asked logits for. {@code hidden} holds the last layer's output
+     * for {@code outputRows}: those rows alone, or every row when the observer wants the final hidden states.
+     */
+    private List<float[]> logits(List<StepInput> inputs, int[] outputRows, float[] hidden, ForwardObserver observer) {
+        int h = config.hiddenSize();
+        int vocab = config.vocabSize();
+        float[] picked;
+        if (observer.wantsFinalHidden()) {
+            float[] normed = new float[hidden.length];
+            Norms.rmsNorm(pool, hidden, outputRows.length, h, finalNorm, eps, normed);
+            observer.finalHidden(normed, outputRows.length, h);
+            int[] wanted = logitRows(inputs);
+            picked = new float[wanted.length * h];
+            for (int j = 0; j < wanted.length; j++) {
+                System.arraycopy(normed, wanted[j] * h, picked, j * h, h);
+            }
+        } else {
+            picked = hidden;
+            Norms.rmsNorm(pool, picked, outputRows.length, h, finalNorm, eps, picked);
         }
-        if (source == x) {
-            Norms.rmsNorm(pool, picked, selected.size(), h, finalNorm, eps, picked);
-        }
-        float[] all = new float[selected.size() * vocab];
-        MatMul.linear(pool, precision, picked, selected.size(), lmHead, null, all);
+        int selected = picked.length / h;
+        float[] all = new float[selected * vocab];
+        MatMul.linear(pool, precision, picked, selected, lmHead, null, all);
         if (inputs.size() == 1) {
-            return java.util.Collections.singletonList(selected.isEmpty() ? null : all);
+            return java.util.Collections.singletonList(selected == 0 ? null : all);
         }
         List<float[]> out = new ArrayList<>(inputs.size());
         int at = 0;
