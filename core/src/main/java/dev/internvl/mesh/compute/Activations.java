@@ -59,11 +59,11 @@ public final class Activations {
             int i = from;
             for (int bound = from + F.loopBound(to - from); i < bound; i += L) {
                 FloatVector g = FloatVector.fromArray(F, gate, i);
-                FloatVector denominator = g.neg().lanewise(VectorOperators.EXP).add(1f);
+                FloatVector denominator = Exp.exp(g.neg()).add(1f);
                 g.div(denominator).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
             }
             for (; i < to; i++) {
-                gate[i] = gate[i] / (1f + (float) Math.exp(-gate[i])) * up[i];
+                gate[i] = gate[i] / (1f + Exp.exp(-gate[i])) * up[i];
             }
         });
     }
@@ -88,7 +88,7 @@ public final class Activations {
         q = q.fma(u, c(Q2));
         q = q.fma(u, c(Q1));
         q = q.fma(u, c(Q0));
-        FloatVector tail = t.neg().lanewise(VectorOperators.EXP).mul(q).neg().add(1f);
+        FloatVector tail = Exp.exp(t.neg()).mul(q).neg().add(1f);
         VectorMask<Float> large = a.compare(VectorOperators.GE, 1f);
         FloatVector magnitude = p.blend(tail, large);
         return magnitude.reinterpretAsInts().or(x.reinterpretAsInts().and(SIGN_BIT)).reinterpretAsFloats();
@@ -109,7 +109,7 @@ public final class Activations {
             float u = 1f / a;
             float q = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(
                     Q9, u, Q8), u, Q7), u, Q6), u, Q5), u, Q4), u, Q3), u, Q2), u, Q1), u, Q0);
-            r = 1f - (float) Math.exp(-a * a) * q;
+            r = 1f - Exp.exp(-a * a) * q;
         }
         return Math.copySign(r, x);
     }

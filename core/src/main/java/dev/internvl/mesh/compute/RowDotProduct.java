@@ -313,23 +313,23 @@ final class RowDotProduct {
                 s33 = o3.fma(xv, s33);
             }
         }
-        sums[0] = s00.reduceLanes(VectorOperators.ADD);
-        sums[1] = s01.reduceLanes(VectorOperators.ADD);
-        sums[2] = s02.reduceLanes(VectorOperators.ADD);
-        sums[3] = s03.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s00);
+        sums[1] = Lanes.sum(s01);
+        sums[2] = Lanes.sum(s02);
+        sums[3] = Lanes.sum(s03);
         if (rows > 1) {
-            sums[4] = s10.reduceLanes(VectorOperators.ADD);
-            sums[5] = s11.reduceLanes(VectorOperators.ADD);
-            sums[6] = s12.reduceLanes(VectorOperators.ADD);
-            sums[7] = s13.reduceLanes(VectorOperators.ADD);
-            sums[8] = s20.reduceLanes(VectorOperators.ADD);
-            sums[9] = s21.reduceLanes(VectorOperators.ADD);
-            sums[10] = s22.reduceLanes(VectorOperators.ADD);
-            sums[11] = s23.reduceLanes(VectorOperators.ADD);
-            sums[12] = s30.reduceLanes(VectorOperators.ADD);
-            sums[13] = s31.reduceLanes(VectorOperators.ADD);
-            sums[14] = s32.reduceLanes(VectorOperators.ADD);
-            sums[15] = s33.reduceLanes(VectorOperators.ADD);
+            sums[4] = Lanes.sum(s10);
+            sums[5] = Lanes.sum(s11);
+            sums[6] = Lanes.sum(s12);
+            sums[7] = Lanes.sum(s13);
+            sums[8] = Lanes.sum(s20);
+            sums[9] = Lanes.sum(s21);
+            sums[10] = Lanes.sum(s22);
+            sums[11] = Lanes.sum(s23);
+            sums[12] = Lanes.sum(s30);
+            sums[13] = Lanes.sum(s31);
+            sums[14] = Lanes.sum(s32);
+            sums[15] = Lanes.sum(s33);
         }
     }
 
@@ -367,14 +367,14 @@ final class RowDotProduct {
             s7 = p7.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s7);
             s7 = p7.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s7);
         }
-        sums[0] = s0.reduceLanes(VectorOperators.ADD);
-        sums[1] = s1.reduceLanes(VectorOperators.ADD);
-        sums[2] = s2.reduceLanes(VectorOperators.ADD);
-        sums[3] = s3.reduceLanes(VectorOperators.ADD);
-        sums[4] = s4.reduceLanes(VectorOperators.ADD);
-        sums[5] = s5.reduceLanes(VectorOperators.ADD);
-        sums[6] = s6.reduceLanes(VectorOperators.ADD);
-        sums[7] = s7.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s0);
+        sums[1] = Lanes.sum(s1);
+        sums[2] = Lanes.sum(s2);
+        sums[3] = Lanes.sum(s3);
+        sums[4] = Lanes.sum(s4);
+        sums[5] = Lanes.sum(s5);
+        sums[6] = Lanes.sum(s6);
+        sums[7] = Lanes.sum(s7);
     }
 
     /** Four widened weight rows against one x row: {@code sums[j] = w[j] · x}. */
@@ -387,10 +387,10 @@ final class RowDotProduct {
             s2 = FloatVector.fromArray(F, w, 2 * kPad + kk).fma(xv, s2);
             s3 = FloatVector.fromArray(F, w, 3 * kPad + kk).fma(xv, s3);
         }
-        sums[0] = s0.reduceLanes(VectorOperators.ADD);
-        sums[1] = s1.reduceLanes(VectorOperators.ADD);
-        sums[2] = s2.reduceLanes(VectorOperators.ADD);
-        sums[3] = s3.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s0);
+        sums[1] = Lanes.sum(s1);
+        sums[2] = Lanes.sum(s2);
+        sums[3] = Lanes.sum(s3);
     }
 
     /**
@@ -432,21 +432,21 @@ final class RowDotProduct {
             s32 = w2.fma(xv, s32);
             s33 = w3.fma(xv, s33);
         }
-        sums[0] = s00.reduceLanes(VectorOperators.ADD);
-        sums[1] = s01.reduceLanes(VectorOperators.ADD);
-        sums[2] = s02.reduceLanes(VectorOperators.ADD);
-        sums[3] = s03.reduceLanes(VectorOperators.ADD);
-        sums[4] = s10.reduceLanes(VectorOperators.ADD);
-        sums[5] = s11.reduceLanes(VectorOperators.ADD);
-        sums[6] = s12.reduceLanes(VectorOperators.ADD);
-        sums[7] = s13.reduceLanes(VectorOperators.ADD);
-        sums[8] = s20.reduceLanes(VectorOperators.ADD);
-        sums[9] = s21.reduceLanes(VectorOperators.ADD);
-        sums[10] = s22.reduceLanes(VectorOperators.ADD);
-        sums[11] = s23.reduceLanes(VectorOperators.ADD);
-        sums[12] = s30.reduceLanes(VectorOperators.ADD);
-        sums[13] = s31.reduceLanes(VectorOperators.ADD);
-        sums[14] = s32.reduceLanes(VectorOperators.ADD);
-        sums[15] = s33.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(s00);
+        sums[1] = Lanes.sum(s01);
+        sums[2] = Lanes.sum(s02);
+        sums[3] = Lanes.sum(s03);
+        sums[4] = Lanes.sum(s10);
+        sums[5] = Lanes.sum(s11);
+        sums[6] = Lanes.sum(s12);
+        sums[7] = Lanes.sum(s13);
+        sums[8] = Lanes.sum(s20);
+        sums[9] = Lanes.sum(s21);
+        sums[10] = Lanes.sum(s22);
+        sums[11] = Lanes.sum(s23);
+        sums[12] = Lanes.sum(s30);
+        sums[13] = Lanes.sum(s31);
+        sums[14] = Lanes.sum(s32);
+        sums[15] = Lanes.sum(s33);
     }
 }

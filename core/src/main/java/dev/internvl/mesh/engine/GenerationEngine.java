@@ -55,6 +55,7 @@ public final class GenerationEngine implements AutoCloseable {
     private final Condition workArrived = lock.newCondition();
     private final Deque<Active> waiting = new ArrayDeque<>();
     private final ConcurrentLinkedQueue<Active> cancelled = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Throwable> aborts = new ConcurrentLinkedQueue<>();
     /** Scheduler thread only. */
     private final List<Active> running = new ArrayList<>();
     private final Thread scheduler;
@@ -126,6 +127,16 @@ public final class GenerationEngine implements AutoCloseable {
         };
     }
 
+    /**
+     * Fails every running request with {@code reason} and forgets the cached prefixes, on the scheduler thread
+     * before its next step: for when the cache's contents are lost (a layer shard restarted). Waiting requests stay
+     * queued.
+     */
+    public void abortRunning(Throwable reason) {
+        aborts.add(reason);
+        wake();
+    }
+
     public EngineStats stats() {
         return stats;
     }
@@ -160,6 +171,7 @@ public final class GenerationEngine implements AutoCloseable {
                     continue;
                 }
                 dropCancelled();
+                applyAborts();
                 admit();
                 if (!running.isEmpty()) {
                     step();
@@ -179,7 +191,7 @@ public final class GenerationEngine implements AutoCloseable {
     private boolean awaitWork() throws InterruptedException {
         lock.lock();
         try {
-            while (!closed && running.isEmpty() && waiting.isEmpty() && cancelled.isEmpty()) {
+            while (!closed && running.isEmpty() && waiting.isEmpty() && cancelled.isEmpty() && aborts.isEmpty()) {
                 workArrived.await();
             }
             return !closed;
@@ -200,6 +212,15 @@ public final class GenerationEngine implements AutoCloseable {
                 a.releaseCache();
             }
             stats.cancelled.increment();
+        }
+    }
+
+    private void applyAborts() {
+        for (Throwable reason; (reason = aborts.poll()) != null; ) {
+            for (Active a : new ArrayList<>(running)) {
+                finishWithError(a, reason);
+            }
+            cache.forgetCachedPrefixes();
         }
     }
 

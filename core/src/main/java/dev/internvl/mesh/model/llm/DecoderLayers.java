@@ -87,6 +87,11 @@ public final class DecoderLayers implements LayerStack {
         return precision;
     }
 
+    @Override
+    public KvBlockPool newKvCache(int blockSize, int blockCount) {
+        return new KvBlockPool(range.count(), config.kvDim(), blockSize, blockCount);
+    }
+
     /** Storage for these layers' keys and values, {@code blockCount} blocks of {@code blockSize} positions. */
     public KvStorage newStorage(int blockSize, int blockCount) {
         return new KvStorage(range.count(), config.kvDim(), blockSize, blockCount);

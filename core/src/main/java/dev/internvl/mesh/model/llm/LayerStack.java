@@ -19,4 +19,7 @@ public interface LayerStack {
      * @param observer sees the residual stream of layers that run in this process
      */
     List<float[]> forward(List<Pass> passes, KvBlockPool pool, ForwardObserver observer);
+
+    /** A KV cache these layers can run on: with storage here, or block accounting for storage held elsewhere. */
+    KvBlockPool newKvCache(int blockSize, int blockCount);
 }

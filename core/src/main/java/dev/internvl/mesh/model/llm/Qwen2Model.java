@@ -77,9 +77,9 @@ public final class Qwen2Model {
         return config;
     }
 
-    /** A KV cache sized for this model, with storage for all its layers (the model must run them here). */
+    /** A KV cache of {@code blockCount} blocks for this model's layers, wherever they run. */
     public KvBlockPool newKvCache(int blockSize, int blockCount) {
-        return KvBlockPool.create(config, blockSize, blockCount);
+        return layers.newKvCache(blockSize, blockCount);
     }
 
     /**
