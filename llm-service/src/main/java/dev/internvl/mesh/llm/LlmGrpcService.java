@@ -44,9 +44,13 @@ final class LlmGrpcService extends LlmServiceGrpc.LlmServiceImplBase {
     private final VisionClient vision;
     private final ModelInfo info;
     private final LlmMetrics metrics;
+    /** Why the tier cannot run a request now (a layer shard is down), or null. */
+    private final java.util.function.Supplier<StatusRuntimeException> unavailable;
 
-    LlmGrpcService(GenerationEngine engine, ModelTokenizer tokenizer, VisionClient vision, ModelInfo info, LlmMetrics metrics) {
+    LlmGrpcService(GenerationEngine engine, ModelTokenizer tokenizer, VisionClient vision, ModelInfo info, LlmMetrics metrics,
+                   java.util.function.Supplier<StatusRuntimeException> unavailable) {
         this.engine = engine;
+        this.unavailable = unavailable;
         this.tokenizer = tokenizer;
         this.vision = vision;
         this.info = info;
@@ -64,6 +68,10 @@ final class LlmGrpcService extends LlmServiceGrpc.LlmServiceImplBase {
         ServerCallStreamObserver<GenerateResponse> response = (ServerCallStreamObserver<GenerateResponse>) plainResponse;
         Call call = new Call(request, response);
         try {
+            StatusRuntimeException down = unavailable.get();
+            if (down != null) {
+                throw down;
+            }
             call.start();
         } catch (RuntimeException e) {
             call.fail(e);

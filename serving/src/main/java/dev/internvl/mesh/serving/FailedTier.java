@@ -12,6 +12,8 @@ import java.util.Optional;
  */
 public final class FailedTier {
     public static final String VISION = "vision";
+    /** A layer shard of the language tier. */
+    public static final String LLM_SHARD = "llm-shard";
     private static final Metadata.Key<String> KEY = Metadata.Key.of("x-mesh-failed-tier", Metadata.ASCII_STRING_MARSHALLER);
 
     private FailedTier() {

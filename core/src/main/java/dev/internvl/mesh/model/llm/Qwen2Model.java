@@ -69,6 +69,11 @@ public final class Qwen2Model {
         return new Qwen2Model(pool, precision, checkpoint.config().llm(), checkpoint.weights(), checkpoint.lmHead(), layers);
     }
 
+    /** Whether a {@link ForwardObserver} sees the residual stream after every layer (the layers run here). */
+    public boolean observesLayers() {
+        return layers instanceof DecoderLayers;
+    }
+
     public Precision precision() {
         return precision;
     }

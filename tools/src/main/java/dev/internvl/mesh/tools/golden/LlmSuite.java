@@ -3,8 +3,6 @@ package dev.internvl.mesh.tools.golden;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.SafetensorsFile;
-import dev.internvl.mesh.compute.ComputePool;
-import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.model.llm.Qwen2Model;
 
 import java.util.List;
@@ -15,6 +13,16 @@ import java.util.function.Consumer;
  * steps from the KV cache (see {@link LlmCaseCheck}).
  */
 public final class LlmSuite implements GoldenSuite {
+    private final LanguageModels models;
+
+    public LlmSuite() {
+        this(LanguageModels.IN_PROCESS);
+    }
+
+    public LlmSuite(LanguageModels models) {
+        this.models = models;
+    }
+
     public static final String KEY = "llm_cases";
 
     @Override
@@ -32,7 +40,7 @@ public final class LlmSuite implements GoldenSuite {
                 CaseBuilder out = new CaseBuilder(id);
                 int steps = c.has("greedy_new_tokens") ? c.get("greedy_new_tokens").asInt()
                         : Math.toIntExact(expected.tensor("greedy_ids").elementCount());
-                check.check(out, Qwen2Model.load(ckpt, ComputePool.shared(), Precision.EXACT), LlmCaseCheck.ints(c.get("input_ids")), null, steps, expected);
+                check.check(out, models.open(ckpt), LlmCaseCheck.ints(c.get("input_ids")), null, steps, expected);
                 report.accept(out.build());
             } catch (Exception | LinkageError | AssertionError e) {
                 report.accept(CaseResult.failed(id, e.toString()));

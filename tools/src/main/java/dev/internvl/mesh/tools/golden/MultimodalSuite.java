@@ -3,8 +3,6 @@ package dev.internvl.mesh.tools.golden;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.internvl.mesh.checkpoint.Checkpoint;
 import dev.internvl.mesh.checkpoint.SafetensorsFile;
-import dev.internvl.mesh.compute.ComputePool;
-import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.model.llm.ImageSplice;
 import dev.internvl.mesh.model.llm.Qwen2Model;
 
@@ -17,6 +15,16 @@ import java.util.function.Consumer;
  * the text cases ({@link LlmCaseCheck}).
  */
 public final class MultimodalSuite implements GoldenSuite {
+    private final LanguageModels models;
+
+    public MultimodalSuite() {
+        this(LanguageModels.IN_PROCESS);
+    }
+
+    public MultimodalSuite(LanguageModels models) {
+        this.models = models;
+    }
+
     private static final String KEY = "mm_cases";
 
     @Override
@@ -43,7 +51,7 @@ public final class MultimodalSuite implements GoldenSuite {
 
                 float[] embeds = GoldenVision.encode(set, c, ckpt);
                 CaseBuilder out = new CaseBuilder(id);
-                Qwen2Model model = Qwen2Model.load(ckpt, ComputePool.shared(), Precision.EXACT);
+                Qwen2Model model = models.open(ckpt);
                 int steps = c.has("greedy_new_tokens") ? c.get("greedy_new_tokens").asInt()
                         : Math.toIntExact(expected.tensor("greedy_ids").elementCount());
                 check.check(out, model, prompt, new ImageSplice(contextId, embeds, count), steps, expected);
