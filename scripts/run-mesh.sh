@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the whole mesh on loopback: vision-service, llm-service and gateway, each a process of its own, on the
 # model in MODEL_DIR (default: a small demo checkpoint generated once into models/). Waits until the gateway is
-# ready, prints a curl example, and stops everything on Ctrl-C (or SIGTERM).
+# ready, prints a curl example, and stops everything on Ctrl-C (or SIGTERM). With LLM_SHARDS=N (N > 1) the
+# language tier runs as N layer-shard processes (bin/llm-shard, ports LLM_SHARD_BASE_PORT + i) behind llm-service.
 #
 #   scripts/run-mesh.sh            run in the foreground
 #   scripts/run-mesh.sh --detach   start, wait until ready, print the example and return (stop: scripts/run-mesh.sh --stop)
@@ -39,6 +40,21 @@ model_name="${GATEWAY_MODEL_NAME:-$(basename "$MODEL_DIR")}"
 
 stop_all
 trap 'stop_all; exit 130' INT TERM
+tiers="vision-service llm-service gateway"
+shards="${LLM_SHARDS:-1}"
+if [ "$shards" -gt 1 ]; then
+  addrs=""
+  for ((i = 0; i < shards; i++)); do
+    port=$((${LLM_SHARD_BASE_PORT:-50060} + i))
+    LLM_SHARD_INDEX=$i LLM_SHARD_PORT=$port LLM_SHARD_METRICS_PORT=$((9160 + i)) \
+      MESH_JAVA_OPTS="${MESH_JAVA_OPTS:-} -Dmesh.compute.threads=$(( $(nproc) / shards > 0 ? $(nproc) / shards : 1 ))" \
+      bin/llm-shard > "$run_dir/llm-shard-$i.log" 2>&1 &
+    echo $! > "$run_dir/llm-shard-$i.pid"
+    tiers="$tiers llm-shard-$i"
+    addrs="${addrs:+$addrs,}127.0.0.1:$port"
+  done
+  export LLM_SHARD_ADDRS="$addrs" LLM_SHARDS="$shards"
+fi
 for tier in vision-service llm-service gateway; do
   bin/$tier > "$run_dir/$tier.log" 2>&1 &
   echo $! > "$run_dir/$tier.pid"
@@ -46,7 +62,7 @@ done
 
 deadline=$((SECONDS + ${MESH_START_TIMEOUT:-300}))
 until curl -sf "http://127.0.0.1:$GATEWAY_HTTP_PORT/health/ready" 2>/dev/null | grep -q '"vision":"up"'; do
-  for tier in vision-service llm-service gateway; do
+  for tier in $tiers; do
     if ! kill -0 "$(cat "$run_dir/$tier.pid")" 2>/dev/null; then
       echo "error: $tier exited during start-up; its log ($run_dir/$tier.log) ends with:" >&2
       tail -20 "$run_dir/$tier.log" >&2
