@@ -34,7 +34,7 @@ run: build
 clean:
 	$(MVN) -q clean
 
-.PHONY: bench bench-service
+.PHONY: bench bench-service bench-shards
 # Engine speed on a checkpoint with InternVL2_5-1B's shapes (generated once into models/), beside the machine's
 # measured limits and the targets; the ViT is timed against PyPI's torch in .tools/torch-venv (made once).
 BENCH_MODEL ?= models/demo-internvl2_5-1b
@@ -47,6 +47,11 @@ bench: build
 bench-service: build
 	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
 	bin/mesh-java dev.internvl.mesh.tools.bench.ServiceBench $(BENCH_MODEL)
+
+# The language tier with its layers in 1 and in 4 shard processes, 16 concurrent requests, wire bytes per token.
+bench-shards: build
+	@[ -f $(BENCH_MODEL)/config.json ] || bin/internvl demo-checkpoint --shape internvl2_5-1b --out $(BENCH_MODEL)
+	bin/mesh-java dev.internvl.mesh.tools.bench.ServiceBench --shards $(BENCH_MODEL)
 
 # Validates deploy/ offline: Dockerfile lint and module list, compose.yaml, every kustomize render against the
 # Kubernetes schemas and a cross-object lint (tools pinned in scripts/install-tools.sh, kept in .tools/).

@@ -6,6 +6,7 @@ import dev.internvl.mesh.engine.GenerationEngine;
 import dev.internvl.mesh.engine.GenerationListener;
 import dev.internvl.mesh.engine.GenerationRequest;
 import dev.internvl.mesh.llm.LlmServiceMain;
+import dev.internvl.mesh.llm.shard.LocalShards;
 import dev.internvl.mesh.model.llm.KvBlockPool;
 import dev.internvl.mesh.model.llm.Qwen2Model;
 import dev.internvl.mesh.proto.v1.GenerateRequest;
@@ -36,17 +37,24 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code make bench-service}: decode throughput through the llm-service over gRPC with 1, 4 and 16 concurrent
  * requests, against the embedded engine decoding one request, in one run on one checkpoint.
+ * {@code make bench-shards} ({@code --shards}): 16 concurrent requests through the tier with its layers in one
+ * shard process and in four, with the hidden-state bytes on the wire per token.
  */
 public final class ServiceBench {
     private static final int PROMPT = 32;
     private static final int TOKENS = 48;
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 1) {
-            System.err.println("usage: service-bench <model-dir>");
+        boolean shards = args.length == 2 && args[0].equals("--shards");
+        if (args.length != 1 && !shards) {
+            System.err.println("usage: service-bench [--shards] <model-dir>");
             System.exit(2);
         }
-        Path dir = Path.of(args[0]);
+        Path dir = Path.of(args[args.length - 1]);
+        if (shards) {
+            shardedComparison(dir);
+            return;
+        }
         // The JVM compiles the decode path while the first figures run, so each configuration is run several times
         // and reported at its best; the embedded engine runs before and after the service so it is warm too.
         double embedded = embeddedBatchOne(dir);
@@ -73,6 +81,54 @@ public final class ServiceBench {
             System.out.printf(Locale.ROOT, "%-44s %8.1f tokens/s  (%.2fx the embedded engine at 1)%n",
                     "llm-service over gRPC, " + concurrency[i] + " concurrent", service[i], service[i] / embedded);
         }
+    }
+
+    /** 16 concurrent requests through the tier with its layers on 1 and on 4 shard processes (BF16 on the wire). */
+    private static void shardedComparison(Path dir) throws Exception {
+        Path logs = java.nio.file.Files.createTempDirectory("bench-shards");
+        for (int count : new int[]{1, 4}) {
+            try (LocalShards shards = LocalShards.start(dir, count, Map.of("MESH_PRECISION", "exact", "LLM_KV_CACHE_BYTES", "512m"), logs);
+                 LlmServiceMain.Running running = LlmServiceMain.start(new Settings(Map.of(
+                         "MODEL_DIR", dir.toString(), "LLM_GRPC_PORT", "0", "LLM_METRICS_PORT", "0",
+                         "LLM_SHARD_ADDRS", String.join(",", shards.addresses()))))) {
+                ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", running.grpc().port()).usePlaintext().build();
+                try {
+                    LlmServiceGrpc.LlmServiceBlockingStub stub = LlmServiceGrpc.newBlockingStub(channel);
+                    run(stub, 4); // warm-up
+                    double best = 0;
+                    double[] spread = {Double.MAX_VALUE, 0};
+                    for (int r = 0; r < 3; r++) {
+                        double rate = run(stub, 16);
+                        best = Math.max(best, rate);
+                        spread[0] = Math.min(spread[0], rate);
+                        spread[1] = Math.max(spread[1], rate);
+                    }
+                    String metrics = scrape(running.metrics().port());
+                    double wire = metric(metrics, "llm_shard_wire_bytes_total{direction=\"sent\"}")
+                            + metric(metrics, "llm_shard_wire_bytes_total{direction=\"received\"}");
+                    double positions = metric(metrics, "llm_model_tokens_total");
+                    System.out.printf(Locale.ROOT, "%-44s %8.1f tokens/s (best of 3, %.1f-%.1f)  wire %.0f bytes per token position%n",
+                            "layers on " + count + " shard process" + (count > 1 ? "es" : "") + ", 16 concurrent", best, spread[0], spread[1],
+                            wire / positions);
+                } finally {
+                    channel.shutdownNow();
+                }
+            }
+        }
+    }
+
+    private static String scrape(int port) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static double metric(String text, String name) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return Double.parseDouble(line.substring(name.length() + 1).trim());
+            }
+        }
+        throw new IllegalStateException(name + " not in the metrics");
     }
 
     /** Aggregate generated tokens per second with {@code concurrent} streams of greedy decoding. */
