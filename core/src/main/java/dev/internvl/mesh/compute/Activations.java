@@ -59,7 +59,7 @@ public final class Activations {
             int i = from;
             for (int bound = from + F.loopBound(to - from); i < bound; i += L) {
                 FloatVector g = FloatVector.fromArray(F, gate, i);
-                FloatVector denominator = g.neg().lanewise(VectorOperators.EXP).add(1f);
+                FloatVector denominator = SameBits.exp(g.neg()).add(1f);
                 g.div(denominator).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
             }
             for (; i < to; i++) {

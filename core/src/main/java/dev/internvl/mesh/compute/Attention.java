@@ -73,11 +73,11 @@ public final class Attention {
         FloatVector sumV = FloatVector.zero(F);
         i = 0;
         for (int bound = F.loopBound(visible); i < bound; i += L) {
-            FloatVector e = FloatVector.fromArray(F, s, off + i).mul(scale).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector e = SameBits.exp(FloatVector.fromArray(F, s, off + i).mul(scale).sub(shift));
             e.intoArray(s, off + i);
             sumV = sumV.add(e);
         }
-        float sum = sumV.reduceLanes(VectorOperators.ADD);
+        float sum = SameBits.sum(sumV);
         for (; i < visible; i++) {
             float e = (float) Math.exp(s[off + i] * scale - shift);
             s[off + i] = e;

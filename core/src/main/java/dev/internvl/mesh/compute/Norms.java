@@ -65,7 +65,7 @@ public final class Norms {
         for (int bound = F.loopBound(n); i < bound; i += L) {
             acc = acc.add(FloatVector.fromArray(F, x, off + i));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = SameBits.sum(acc);
         for (; i < n; i++) {
             s += x[off + i];
         }
@@ -80,7 +80,7 @@ public final class Norms {
             FloatVector d = FloatVector.fromArray(F, x, off + i).sub(center);
             acc = d.fma(d, acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = SameBits.sum(acc);
         for (; i < n; i++) {
             float d = x[off + i] - center;
             s += d * d;
