@@ -14,25 +14,43 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Lanes {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorShuffle<Float>[] BUTTERFLY = butterfly();
+    private static final int L = F.length();
+    /**
+     * Lane i takes lane {@code i ^ h}: one constant each (not elements of an array), so C2 emits plain permutes
+     * (measured: exact 16-row decode at 115-119 tok/s against 85 with a loop over an array of shuffles).
+     */
+    private static final VectorShuffle<Float> FOLD_8 = fold(8);
+    private static final VectorShuffle<Float> FOLD_4 = fold(4);
+    private static final VectorShuffle<Float> FOLD_2 = fold(2);
+    private static final VectorShuffle<Float> FOLD_1 = fold(1);
 
     private Lanes() {
     }
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] butterfly() {
-        int steps = Integer.numberOfTrailingZeros(F.length());
-        VectorShuffle<Float>[] shuffles = new VectorShuffle[steps];
-        for (int i = 0; i < steps; i++) {
-            int stride = F.length() >> (i + 1);
-            shuffles[i] = VectorShuffle.fromOp(F, lane -> lane ^ stride);
-        }
-        return shuffles;
+    /** The shuffle {@code i -> i ^ h}, or null where the vectors have no more than h lanes. */
+    private static VectorShuffle<Float> fold(int h) {
+        return h < L ? VectorShuffle.fromOp(F, i -> i ^ h) : null;
     }
 
     public static float sum(FloatVector v) {
-        for (VectorShuffle<Float> s : BUTTERFLY) {
-            v = v.add(v.rearrange(s));
+        if (L > 16) { // wider than any x86 vector: in lane order, as plainly as it gets
+            float total = 0f;
+            for (float lane : v.toArray()) {
+                total += lane;
+            }
+            return total;
+        }
+        if (L >= 16) {
+            v = v.add(v.rearrange(FOLD_8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(FOLD_4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(FOLD_2));
+        }
+        if (L >= 2) {
+            v = v.add(v.rearrange(FOLD_1));
         }
         return v.lane(0);
     }
