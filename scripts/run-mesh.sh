@@ -47,7 +47,6 @@ if [ "$shards" -gt 1 ]; then
   for ((i = 0; i < shards; i++)); do
     port=$((${LLM_SHARD_BASE_PORT:-50060} + i))
     LLM_SHARD_INDEX=$i LLM_SHARD_PORT=$port LLM_SHARD_METRICS_PORT=$((9160 + i)) \
-      MESH_JAVA_OPTS="${MESH_JAVA_OPTS:-} -Dmesh.compute.threads=$(( $(nproc) / shards > 0 ? $(nproc) / shards : 1 ))" \
       bin/llm-shard > "$run_dir/llm-shard-$i.log" 2>&1 &
     echo $! > "$run_dir/llm-shard-$i.pid"
     tiers="$tiers llm-shard-$i"

@@ -48,7 +48,7 @@ import java.util.List;
  *       order. When set, this process is the coordinator: it maps only the embeddings, final norm and lm_head,
  *       keeps the KV block accounting, schedules and samples, and the shards run the decoder layers.
  *       {@code LLM_SHARD_WIRE_DTYPE} (bf16) hidden states on the wire ({@code f32}: bit-exact with one process),
- *       {@code LLM_SHARD_MICRO_BATCHES} (the shard count) groups a decode batch is split into,
+ *       {@code LLM_SHARD_MICRO_BATCHES} (the shard count) groups a large decode batch (48+ rows a group) is split into,
  *       {@code LLM_SHARD_TIMEOUT} (60s) per call, {@code LLM_SHARD_CONNECT_TIMEOUT} (5m) to wait for the shards at
  *       start, {@code LLM_SHARD_PROBE_INTERVAL} (1s). {@code LLM_KV_CACHE_BYTES} then sizes each shard's storage.</li>
  * </ul>

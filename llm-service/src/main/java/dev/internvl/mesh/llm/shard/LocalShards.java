@@ -1,7 +1,5 @@
 package dev.internvl.mesh.llm.shard;
 
-import dev.internvl.mesh.compute.ComputePool;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -68,9 +66,9 @@ public final class LocalShards implements AutoCloseable {
     /** Starts shard {@code index} (again, after {@link #kill}) on its port. */
     public void startShard(int index) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // Every shard gets all the cores: the shards of a step mostly take turns (one pass moves through them in order).
         ProcessBuilder pb = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-Xss2m", "-D" + ComputePool.THREADS_PROPERTY + "=" + Math.max(1, Runtime.getRuntime().availableProcessors() / count),
-                "-cp", System.getProperty("java.class.path"), LayerShardMain.class.getName());
+                "-Xss2m", "-cp", System.getProperty("java.class.path"), LayerShardMain.class.getName());
         Map<String, String> env = pb.environment();
         env.putAll(extraEnvironment);
         env.put("MODEL_DIR", modelDir.toString());

@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.LongAdder;
  * order, each running its range over its own KV storage under the block ids of the coordinator's pool.
  *
  * <p>A step's passes (the decode batch, each prefill chunk) are independent, so they travel as separate
- * micro-batches, and a decode batch is split into up to {@code microBatches} groups of sequences: while shard 1
+ * micro-batches, and a large decode batch is split into up to {@code microBatches} groups of sequences: while shard 1
  * runs the first micro-batch, shard 0 runs the second, and so on. Each shard takes its calls in arrival order.
  * Hidden states go coordinator → shard → coordinator → next shard rather than shard to shard: one more hop per
  * shard, but the coordinator always knows which shard failed, and a restarted shard needs no reconnection from
@@ -284,7 +284,7 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
     }
 
     /** A part of a pass that travels through the shards on its own: some of its sequences, their rows. */
-    private record MicroBatch(int pass, List<StepLayout.Entry> entries, float[] input, int[] outputRows) {
+    record MicroBatch(int pass, List<StepLayout.Entry> entries, float[] input, int[] outputRows) {
     }
 
     @Override
@@ -295,7 +295,7 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
         }
         List<MicroBatch> batches = new ArrayList<>();
         for (int p = 0; p < passes.size(); p++) {
-            split(p, passes.get(p), batches);
+            split(p, passes.get(p), microBatches, config.hiddenSize(), batches);
         }
         List<CompletableFuture<float[]>> results = new ArrayList<>(batches.size());
         for (MicroBatch b : batches) {
@@ -332,11 +332,20 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
         return out;
     }
 
-    /** A pass as micro-batches: a single sequence whole, several in up to {@code microBatches} groups. */
-    private void split(int index, Pass pass, List<MicroBatch> into) {
+    /**
+     * Fewest rows a group of a split pass keeps. Below this a pass is bound by reading the shard's weights, which
+     * costs the same for 1 row as for 48 (the row-dot kernel's range), so splitting would only multiply the reads:
+     * with N shards and M groups a step takes N + M - 1 pass times instead of N.
+     */
+    static final int MIN_ROWS_PER_MICRO_BATCH = 48;
+
+    /**
+     * A pass as micro-batches: a single sequence whole, several in up to {@code microBatches} groups of at least
+     * {@link #MIN_ROWS_PER_MICRO_BATCH} rows.
+     */
+    static void split(int index, Pass pass, int microBatches, int h, List<MicroBatch> into) {
         List<StepLayout.Entry> entries = pass.layout().entries();
-        int groups = Math.min(microBatches, entries.size());
-        int h = config.hiddenSize();
+        int groups = Math.max(1, Math.min(Math.min(microBatches, entries.size()), pass.layout().rows() / MIN_ROWS_PER_MICRO_BATCH));
         int row = 0;
         int output = 0;
         int[] outputRows = pass.outputRows();
