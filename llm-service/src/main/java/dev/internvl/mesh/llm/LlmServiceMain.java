@@ -22,6 +22,7 @@ import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -115,6 +116,9 @@ public final class LlmServiceMain {
                         cb.call(w.bytesSent(), "sent");
                         cb.call(w.bytesReceived(), "received");
                     }).register(registry);
+            GaugeWithCallback.builder().name("llm_layer_shards_up")
+                    .help("1 while every layer shard answers with the layout the tier started with, else 0")
+                    .callback(cb -> cb.call(layerShards.unavailableReason() == null ? 1 : 0)).register(registry);
         }
         String host = s.string("LLM_HOST", "127.0.0.1");
         GrpcServer grpc = GrpcServer.builder(host, s.integer("LLM_GRPC_PORT", 50052))

@@ -91,6 +91,7 @@ class ShardFailureTest {
                 assertTrue(System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(10), "fails fast, no hang");
 
                 awaitTrue(() -> health(channel) == HealthCheckResponse.ServingStatus.NOT_SERVING, "readiness turns false");
+                assertTrue(metrics(service).contains("llm_layer_shards_up 0.0"));
                 StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> ids(stub, request));
                 assertEquals(Status.Code.UNAVAILABLE, refused.getStatus().getCode());
                 var cache = service.engine().cache();
@@ -99,6 +100,7 @@ class ShardFailureTest {
 
                 shards.startShard(1);
                 awaitTrue(() -> health(channel) == HealthCheckResponse.ServingStatus.SERVING, "ready again once the shard is back");
+                assertTrue(metrics(service).contains("llm_layer_shards_up 1.0"));
                 GenerateResponse after = last(stub, request);
                 assertEquals(0, after.getUsage().getCachedPromptTokens(), "nothing reused from before the crash");
                 assertArrayEquals(before, ids(stub, request), "the recovered tier computes what it did before");
@@ -122,6 +124,12 @@ class ShardFailureTest {
             last = it.next();
         }
         return last;
+    }
+
+    private static String metrics(LlmServiceMain.Running service) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + service.metrics().port() + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private static HealthCheckResponse.ServingStatus health(ManagedChannel channel) {
