@@ -280,7 +280,7 @@ public final class GenerationEngine implements AutoCloseable {
         }
         for (Active a : prefills) {
             int chunkEnd = Math.min(a.length, (a.computed / settings.prefillChunk() + 1) * settings.prefillChunk());
-            passes.add(new Pass(new ArrayList<>(List.of(a)), chunkEnd - a.computed));
+            passes.add(new Pass(List.of(a), chunkEnd - a.computed));
         }
         int prefillTokens = settings.maxStepTokens() - budget;
         runPasses(passes);

@@ -79,14 +79,6 @@ public final class DecoderLayers implements LayerStack {
         return new DecoderLayers(pool, precision, config, range, List.copyOf(list));
     }
 
-    public LayerRange range() {
-        return range;
-    }
-
-    public Precision precision() {
-        return precision;
-    }
-
     @Override
     public KvBlockPool newKvCache(int blockSize, int blockCount) {
         return new KvBlockPool(range.count(), config.kvDim(), blockSize, blockCount);

@@ -51,10 +51,6 @@ public record LayerRange(int first, int end) {
         return end - first;
     }
 
-    public boolean isAll(int layers) {
-        return first == 0 && end == layers;
-    }
-
     @Override
     public String toString() {
         return first + "-" + (end - 1);

@@ -60,6 +60,8 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
 
     private final List<Shard> shards;
     private final LlmConfig config;
+    /** The coordinator's numeric path: every shard must run the same. */
+    private final Precision precision;
     private final DType wireDtype;
     private final int microBatches;
     private final Duration callTimeout;
@@ -100,9 +102,11 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
         }
     }
 
-    private ShardedLayers(List<String> addresses, LlmConfig config, DType wireDtype, int microBatches, Duration callTimeout) {
+    private ShardedLayers(List<String> addresses, LlmConfig config, Precision precision, DType wireDtype, int microBatches,
+                          Duration callTimeout) {
         this.shards = addresses.stream().map(Shard::new).toList();
         this.config = config;
+        this.precision = precision;
         this.wireDtype = wireDtype;
         this.microBatches = Math.max(1, microBatches);
         this.callTimeout = callTimeout;
@@ -118,12 +122,12 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no layer shard addresses");
         }
-        ShardedLayers layers = new ShardedLayers(addresses, config, wireDtype, microBatches, callTimeout);
+        ShardedLayers layers = new ShardedLayers(addresses, config, precision, wireDtype, microBatches, callTimeout);
         try {
             long deadline = System.nanoTime() + connectTimeout.toNanos();
             while (true) {
                 try {
-                    layers.describeAll(precision);
+                    layers.describeAll();
                     break;
                 } catch (StatusRuntimeException e) {
                     if (System.nanoTime() > deadline || e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
@@ -142,7 +146,7 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
             throw e;
         }
         long interval = probeInterval.toMillis();
-        layers.probe.scheduleWithFixedDelay(() -> layers.probe(precision), interval, interval, TimeUnit.MILLISECONDS);
+        layers.probe.scheduleWithFixedDelay(layers::probe, interval, interval, TimeUnit.MILLISECONDS);
         return layers;
     }
 
@@ -150,7 +154,7 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
      * Asks every shard for its description and checks the layout; FAILED_PRECONDITION for a layout that can never
      * work (gaps, other model), UNAVAILABLE for a shard that does not answer.
      */
-    private void describeAll(Precision precision) {
+    private void describeAll() {
         List<ShardDescription> found = new ArrayList<>(shards.size());
         for (int i = 0; i < shards.size(); i++) {
             Shard s = shards.get(i);
@@ -203,10 +207,10 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
         }
     }
 
-    private void probe(Precision precision) {
+    private void probe() {
         List<String> before = shards.stream().map(s -> s.description.getInstanceId()).toList();
         try {
-            describeAll(precision);
+            describeAll();
         } catch (StatusRuntimeException e) {
             markDown(e);
             return;
@@ -269,10 +273,6 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
 
     public synchronized int kvBlockSize() {
         return kvBlockSize;
-    }
-
-    public int shardCount() {
-        return shards.size();
     }
 
     /** Hidden-state bytes sent to and received from the shards, and the rows (token positions) they carried. */
