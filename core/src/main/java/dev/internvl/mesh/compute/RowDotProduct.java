@@ -138,17 +138,18 @@ final class RowDotProduct {
         float[] sums = SUMS.get();
         long rb = w.rowBytes();
         if (direct && rows == 1) {
-            // One x row: straight from the mapped weights, two rows at a time, so the reads are one sequential run
-            // per task. Staging through L2 (below) serialises a copy and the dots; here the dots of the next rows
-            // overlap the reads (measured at 1 row: 83-85% of a plain read's GB/s against 72-76% staged).
-            int r = n0;
-            for (; r + 1 < n1; r += 2) {
-                bf16Dots1x2(w.data(), r * rb, kPad, xs, sums);
-                store(sums, 2, bias, y, yOff + r, r, accumulate);
+            // One x row: straight from the mapped weights, with the task's rows in two halves dotted side by side,
+            // so each thread reads two sequential streams. Measured over 1 GB of BF16 rows on this 2-vCPU VM: 66-70
+            // GB/s, against 51-53 for one stream and 40-46 for adjacent rows in pairs (whose two pointers leapfrog
+            // each other, which the prefetchers follow badly). Each row's sum is unchanged: only the pairing is.
+            int half = (n1 - n0) / 2;
+            for (int r = n0; r < n0 + half; r++) {
+                bf16Dots1x2(w.data(), r * rb, (r + half) * rb, kPad, xs, sums);
+                store(sums[0], bias, y, yOff, r, accumulate);
+                store(sums[1], bias, y, yOff, r + half, accumulate);
             }
-            if (r < n1) {
-                sums[0] = bf16Dot(w.data(), r * rb, kPad, xs);
-                store(sums, 1, bias, y, yOff + r, r, accumulate);
+            if ((n1 - n0) % 2 == 1) {
+                store(bf16Dot(w.data(), (n1 - 1) * rb, kPad, xs), bias, y, yOff, n1 - 1, accumulate);
             }
             return;
         }
@@ -184,29 +185,18 @@ final class RowDotProduct {
                     dots4x4(widened, kPad, xs, m * kPad, xRows, sums);
                 }
                 for (int i = 0; i < xRows; i++) {
-                    int out = yOff + (m + i) * ldy + r;
                     for (int j = 0; j < wRows; j++) {
-                        float v = sums[i * W_ROWS + j];
-                        if (bias != null) {
-                            v += bias[r + j];
-                        }
-                        y[out + j] = accumulate ? y[out + j] + v : v;
+                        store(sums[i * W_ROWS + j], bias, y, yOff + (m + i) * ldy, r + j, accumulate);
                     }
                 }
             }
         }
     }
 
-    /** {@code y[out + j] (+)= sums[j] + bias[biasAt + j]} for {@code j < count}; {@code bias} may be null. */
-    private static void store(float[] sums, int count, float[] bias, float[] y, int out, int biasAt,
-                              boolean accumulate) {
-        for (int j = 0; j < count; j++) {
-            float v = sums[j];
-            if (bias != null) {
-                v += bias[biasAt + j];
-            }
-            y[out + j] = accumulate ? y[out + j] + v : v;
-        }
+    /** {@code y[yOff + r] (+)= sum + bias[r]}; {@code bias} may be null. */
+    private static void store(float sum, float[] bias, float[] y, int yOff, int r, boolean accumulate) {
+        float v = bias != null ? sum + bias[r] : sum;
+        y[yOff + r] = accumulate ? y[yOff + r] + v : v;
     }
 
     /** x rows copied into zero-padded rows of {@code w.dotRowLength()} in the weights' dot-product layout. */
@@ -344,12 +334,11 @@ final class RowDotProduct {
     }
 
     /**
-     * Two consecutive BF16 weight rows (the first at byte offset {@code w0} into {@code data}, {@code k} values each,
-     * a whole number of blocks) against one x row in the paired layout: {@code sums[j] = w[j] · x}, each sum's
-     * terms in the same order as in {@link #bf16Dots}.
+     * Two BF16 weight rows (byte offsets {@code w0} and {@code w1} into {@code data}, {@code k} values each, a whole
+     * number of blocks) against one x row in the paired layout: {@code sums[j] = w[j] · x}, each sum's terms in the
+     * same order as in {@link #bf16Dots}.
      */
-    private static void bf16Dots1x2(MemorySegment data, long w0, int k, float[] xs, float[] sums) {
-        long w1 = w0 + 2L * k;
+    private static void bf16Dots1x2(MemorySegment data, long w0, long w1, int k, float[] xs, float[] sums) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         ByteOrder le = ByteOrder.LITTLE_ENDIAN;
         for (int kk = 0; kk < k; kk += 2 * L) {
