@@ -341,11 +341,13 @@ final class RowDotProduct {
     private static void bf16Dots1x2(MemorySegment data, long w0, long w1, int k, float[] xs, float[] sums) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         ByteOrder le = ByteOrder.LITTLE_ENDIAN;
-        for (int kk = 0; kk < k; kk += 2 * L) {
-            FloatVector xe = FloatVector.fromArray(F, xs, kk);
-            FloatVector xo = FloatVector.fromArray(F, xs, kk + L);
-            IntVector p0 = IntVector.fromMemorySegment(I, data, w0 + 2L * kk, le);
-            IntVector p1 = IntVector.fromMemorySegment(I, data, w1 + 2L * kk, le);
+        // A long counter: C2 unrolls an int-counted loop here, and the unrolled loop streams 4864-wide rows (the
+        // MLP's down projection) at about 40 GB/s, where this one keeps up with the read probe's 50-70.
+        for (long kk = 0; kk < k; kk += 2 * L) {
+            FloatVector xe = FloatVector.fromArray(F, xs, (int) kk);
+            FloatVector xo = FloatVector.fromArray(F, xs, (int) kk + L);
+            IntVector p0 = IntVector.fromMemorySegment(I, data, w0 + 2 * kk, le);
+            IntVector p1 = IntVector.fromMemorySegment(I, data, w1 + 2 * kk, le);
             s0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s0);
             s0 = p0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s0);
             s1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s1);

@@ -54,4 +54,41 @@ class AttentionTest {
             }
         }
     }
+
+    /**
+     * One position's stacked query heads over a paged cache (keys feature-major in blocks, blocks out of order),
+     * read in place, give the same bits as the packed path over the same keys and values.
+     */
+    @ParameterizedTest
+    @CsvSource({"7,96,64,16", "8,300,64,16", "3,37,12,5", "1,1,128,16", "5,530,16,4"})
+    void onePositionOverPagedBlocksEqualsPackedPath(int rows, int keyCount, int d, int blockSize) {
+        float[] q = Weights.randomArray(rows * d, 11L * rows + d);
+        float[] k = Weights.randomArray(keyCount * d, 13L * keyCount + d); // [keyCount, d]
+        float[] v = Weights.randomArray(keyCount * d, 17L * keyCount + d);
+        int blocks = (keyCount + blockSize - 1) / blockSize;
+        int[] table = new int[blocks];
+        for (int b = 0; b < blocks; b++) {
+            table[b] = blocks - 1 - b; // reversed: positions are not where a flat layout would put them
+        }
+        float[] pagedKeys = new float[blocks * blockSize * d];
+        float[] pagedValues = new float[blocks * blockSize * d];
+        RowLocator keyAt = p -> table[p / blockSize] * blockSize * d + p % blockSize;
+        RowLocator valueAt = p -> (table[p / blockSize] * blockSize + p % blockSize) * d;
+        for (int p = 0; p < keyCount; p++) {
+            for (int f = 0; f < d; f++) {
+                pagedKeys[keyAt.offset(p) + f * blockSize] = k[p * d + f];
+            }
+            System.arraycopy(v, p * d, pagedValues, valueAt.offset(p), d);
+        }
+        float scale = (float) (1 / Math.sqrt(d));
+        float[] packed = new float[rows * d];
+        Attention.attend(POOL, q, 0, d, rows, new FloatRows(k, RowLocator.strided(0, d), keyCount, d),
+                new FloatColumns(v, RowLocator.strided(0, d), d, keyCount), keyCount, null, scale, packed, 0, d);
+        float[] inPlace = new float[rows * d + 3];
+        Attention.attendOnePosition(q, 0, rows, d, pagedKeys, keyAt, blockSize, pagedValues, valueAt, keyCount, scale,
+                inPlace, 3);
+        for (int i = 0; i < rows * d; i++) {
+            assertEquals(Float.floatToRawIntBits(packed[i]), Float.floatToRawIntBits(inPlace[3 + i]), "value " + i);
+        }
+    }
 }

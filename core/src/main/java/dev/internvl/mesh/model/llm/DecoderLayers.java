@@ -241,6 +241,13 @@ public final class DecoderLayers implements LayerStack {
             int first = step.firstRow()[i];
             int count = step.firstRow()[i + 1] - first;
             int start = s.start();
+            if (count == 1) { // a decode row: its heads of this group are already side by side in q and out
+                int at = first * qDim + g * group * d;
+                int bs = storage.blockSize();
+                Attention.attendOnePosition(q, at, group, d, keys, p -> storage.keyOffset(table, p) + g * d * bs, bs,
+                        values, p -> storage.valueOffset(table, p) + g * d, start + 1, attentionScale, out, at);
+                return;
+            }
             int rows = Math.min(tile, count * group - r0);
             float[] stackedQ = new float[rows * d];
             for (int r = 0; r < rows; r++) {
