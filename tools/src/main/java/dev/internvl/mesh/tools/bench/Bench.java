@@ -84,7 +84,7 @@ public final class Bench {
             Measurement burst = probe.readBandwidth(Math.max(1L << 30, llmWeightBytes), 5);
             double bf16Peak = bf16Peak(fma.best());
             line("machine fp32 FMA peak", fma.describe(1e9, "GFLOP/s"), "");
-            line("machine memory read bandwidth, burst", burst.describe(1e9, "GB/s"), "one pass over a weight-sized buffer");
+            line("machine memory read bandwidth, burst", burst.describe(1e9, "GB/s"), "one pass over a weight-sized buffer, two sequential streams per thread");
             line("machine BF16 dot-product peak", String.format(Locale.ROOT, "%.1f GFLOP/s", bf16Peak / 1e9),
                     bf16Peak > fma.best() ? "2 x FMA peak: vdpbf16ps does two products per fp32 lane" : "no AVX512_BF16: the FMA peak");
 
