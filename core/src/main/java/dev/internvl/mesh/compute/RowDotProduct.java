@@ -16,7 +16,8 @@ import java.util.List;
  * path of decode and small batches: weights are read once per call for all rows.
  *
  * <p>Weights are read in place, in memory order, a group of four rows at a time, and dotted with x rows four at a
- * time (16 accumulators) while the group stays in L1; a single x row takes two weight rows at a time. BF16 rows are widened in registers: a 32-bit lane holds two
+ * time (16 accumulators) while the group stays in L1; a single x row takes two weight rows at a time, one from
+ * each half of its task (two sequential streams). BF16 rows are widened in registers: a 32-bit lane holds two
  * values, its high half is one fp32 and its low half shifted up the other, so x is laid out with each block's even
  * terms before its odd ones ({@link WeightMatrix#pairedLayout}). Other dtypes (and BF16 rows of a length that is not
  * a whole number of blocks) are widened into a small fp32 buffer first. One x row is bound by memory bandwidth,
