@@ -105,6 +105,34 @@ class MatMulTest {
         }
     }
 
+    /**
+     * On the exact path a row's product has the same bits alone as in any batch the row-dot kernel takes (decode
+     * batches): the single-row kernels, the staged kernel for two to four rows and the widened one for more all
+     * sum in one order. BF16 rows of whole blocks (read in place), of a partial block, and F16 rows (widened).
+     */
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("batchInvarianceShapes")
+    void rowAloneEqualsRowInBatch(DType dtype, int n, int k) {
+        Weights w = Weights.random(dtype, n, k, 5L * n + k);
+        int rows = MatMul.ROW_DOT_MAX_ROWS;
+        float[] x = Weights.randomArray(rows * k, 21);
+        float[] batch = new float[rows * n];
+        for (int m = 1; m <= rows; m++) {
+            MatMul.linear(TWO, x, m, w.matrix, null, batch);
+            for (int i = 0; i < m; i++) {
+                float[] alone = new float[n];
+                MatMul.linear(TWO, java.util.Arrays.copyOfRange(x, i * k, (i + 1) * k), 1, w.matrix, null, alone);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(alone,
+                        java.util.Arrays.copyOfRange(batch, i * n, (i + 1) * n), "row " + i + " of " + m);
+            }
+        }
+    }
+
+    static Stream<Arguments> batchInvarianceShapes() {
+        return Stream.of(Arguments.of(DType.BF16, 37, 128), Arguments.of(DType.BF16, 6, 96),
+                Arguments.of(DType.BF16, 9, 40), Arguments.of(DType.F16, 11, 64));
+    }
+
     static Stream<Arguments> sharedInputCases() {
         List<Arguments> out = new ArrayList<>();
         for (int m : new int[]{1, 3, 16, 60}) {
