@@ -26,6 +26,7 @@ import dev.internvl.mesh.image.TileGrid;
 import dev.internvl.mesh.prompt.PromptBuilder;
 import dev.internvl.mesh.proto.v1.ModelInfo;
 import dev.internvl.mesh.serving.GrpcServer;
+import dev.internvl.mesh.serving.MeshTls;
 import dev.internvl.mesh.serving.ModelInfos;
 import dev.internvl.mesh.serving.ServiceRunner;
 import dev.internvl.mesh.serving.Settings;
@@ -57,6 +58,8 @@ import java.util.concurrent.Executors;
  *   <li>{@code GATEWAY_HOST} (127.0.0.1), {@code GATEWAY_HTTP_PORT} (8080), {@code GATEWAY_GRPC_PORT} (8081: the
  *       {@code internvl.mesh.v1.Chat} service, with health checking and reflection)</li>
  *   <li>{@code LLM_ADDR} (127.0.0.1:50052), {@code VISION_ADDR} (127.0.0.1:50051, for readiness)</li>
+ *   <li>{@code MESH_TLS_CERT}, {@code MESH_TLS_KEY}, {@code MESH_TLS_CA} (unset: plaintext): mutual TLS on the gRPC
+ *       port and to the tiers behind ({@link MeshTls})</li>
  *   <li>{@code GATEWAY_MAX_RUNNING} (64), {@code GATEWAY_MAX_QUEUED} (256), {@code GATEWAY_QUEUE_TIMEOUT} (30s):
  *       admission; {@code GATEWAY_REQUEST_TIMEOUT} (10m): a chat's deadline; {@code GATEWAY_DEFAULT_MAX_TOKENS}
  *       (1024): max_tokens when a request sets none; {@code GATEWAY_MAX_BODY_BYTES} (64m)</li>
@@ -86,6 +89,7 @@ public final class GatewayMain {
         ModelConfig config = ModelConfig.read(modelDir.resolve("config.json"));
         String modelName = s.string("GATEWAY_MODEL_NAME", modelDir.getFileName().toString());
         ModelInfo info = ModelInfos.describe(config, modelName);
+        MeshTls tls = MeshTls.from(s);
         ImagePolicy imagePolicy = ImagePolicy.from(s);
         ConversationStore store = openStore(s, imagePolicy);
         ModelTokenizer tokenizer = ModelTokenizer.load(s.path("TOKENIZER_DIR").orElse(modelDir));
@@ -94,8 +98,10 @@ public final class GatewayMain {
         JvmMetrics.builder().register(registry);
         GatewayMetrics metrics = new GatewayMetrics(registry);
 
-        ManagedChannel llmChannel = NettyChannelBuilder.forTarget(s.string("LLM_ADDR", "127.0.0.1:50052")).usePlaintext().build();
-        ManagedChannel visionChannel = NettyChannelBuilder.forTarget(s.string("VISION_ADDR", "127.0.0.1:50051")).usePlaintext().build();
+        ManagedChannel llmChannel = NettyChannelBuilder.forTarget(s.string("LLM_ADDR", "127.0.0.1:50052"),
+                tls.channelCredentials()).build();
+        ManagedChannel visionChannel = NettyChannelBuilder.forTarget(s.string("VISION_ADDR", "127.0.0.1:50051"),
+                tls.channelCredentials()).build();
         LlmClient llm = new LlmClient(llmChannel);
 
         ImageDecoder probe = new ImageDecoder(ImageLimits.defaults());
@@ -162,7 +168,7 @@ public final class GatewayMain {
                     ex.sendText(200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toString(StandardCharsets.UTF_8));
                 })
                 .start();
-        GrpcServer grpc = GrpcServer.builder(s.string("GATEWAY_HOST", "127.0.0.1"), s.integer("GATEWAY_GRPC_PORT", 8081))
+        GrpcServer grpc = GrpcServer.builder(s.string("GATEWAY_HOST", "127.0.0.1"), s.integer("GATEWAY_GRPC_PORT", 8081), tls)
                 .maxInboundMessageBytes((int) s.bytes("GATEWAY_MAX_BODY_BYTES", 64L << 20))
                 .service(new ChatGrpcService(chat, conversations))
                 .start();

@@ -14,6 +14,7 @@ import dev.internvl.mesh.model.llm.Qwen2Model;
 import dev.internvl.mesh.proto.v1.DType;
 import dev.internvl.mesh.proto.v1.ModelInfo;
 import dev.internvl.mesh.serving.GrpcServer;
+import dev.internvl.mesh.serving.MeshTls;
 import dev.internvl.mesh.serving.MetricsServer;
 import dev.internvl.mesh.serving.ModelInfos;
 import dev.internvl.mesh.serving.ServiceRunner;
@@ -52,6 +53,8 @@ import java.util.List;
  *       {@code LLM_SHARD_MICRO_BATCHES} (the shard count) groups a large decode batch (48+ rows a group) is split into,
  *       {@code LLM_SHARD_TIMEOUT} (60s) per call, {@code LLM_SHARD_CONNECT_TIMEOUT} (5m) to wait for the shards at
  *       start, {@code LLM_SHARD_PROBE_INTERVAL} (1s). {@code LLM_KV_CACHE_BYTES} then sizes each shard's storage.</li>
+ *   <li>{@code MESH_TLS_CERT}, {@code MESH_TLS_KEY}, {@code MESH_TLS_CA} (unset: plaintext): mutual TLS on the gRPC
+ *       port and to the vision tier and the layer shards ({@link MeshTls})</li>
  * </ul>
  */
 public final class LlmServiceMain {
@@ -75,6 +78,7 @@ public final class LlmServiceMain {
     public static Running start(Settings s) {
         Path modelDir = s.path("MODEL_DIR").orElseThrow(() -> new IllegalArgumentException("MODEL_DIR is not set: point it at a hub InternVL 2.5 model directory"));
         Precision precision = Precision.parse(s.string(Precision.ENVIRONMENT, "exact"));
+        MeshTls tls = MeshTls.from(s);
         List<String> shardAddresses = s.string("LLM_SHARD_ADDRS").stream()
                 .flatMap(v -> Arrays.stream(v.split(","))).map(String::trim).filter(v -> !v.isEmpty()).toList();
         Checkpoint checkpoint = Checkpoint.open(modelDir, shardAddresses.isEmpty() ? WeightSchema.ALL : WeightSchema.LLM_OUTSIDE_LAYERS);
@@ -87,7 +91,7 @@ public final class LlmServiceMain {
             model = Qwen2Model.load(checkpoint, ComputePool.shared(), precision);
             cache = KvBlockPool.withBudget(config.llm(), 16, s.bytes("LLM_KV_CACHE_BYTES", 1L << 30));
         } else {
-            shards = ShardedLayers.connect(shardAddresses, config.llm(), precision, wireDtype("LLM_SHARD_WIRE_DTYPE", s.string("LLM_SHARD_WIRE_DTYPE", "bf16")),
+            shards = ShardedLayers.connect(shardAddresses, tls.channelCredentials(), config.llm(), precision, wireDtype("LLM_SHARD_WIRE_DTYPE", s.string("LLM_SHARD_WIRE_DTYPE", "bf16")),
                     s.integer("LLM_SHARD_MICRO_BATCHES", shardAddresses.size()), s.duration("LLM_SHARD_TIMEOUT", Duration.ofSeconds(60)),
                     s.duration("LLM_SHARD_CONNECT_TIMEOUT", Duration.ofMinutes(5)), s.duration("LLM_SHARD_PROBE_INTERVAL", Duration.ofSeconds(1)));
             model = Qwen2Model.withLayers(checkpoint, ComputePool.shared(), precision, shards);
@@ -101,7 +105,7 @@ public final class LlmServiceMain {
         GenerationEngine engine = new GenerationEngine(model, cache, engineSettings, () -> tokenizer.streamDecoder(true), stops);
 
         String visionAddr = s.string("VISION_ADDR", "127.0.0.1:50051");
-        VisionClient vision = new VisionClient(NettyChannelBuilder.forTarget(visionAddr).usePlaintext()
+        VisionClient vision = new VisionClient(NettyChannelBuilder.forTarget(visionAddr, tls.channelCredentials())
                 .maxInboundMessageSize(64 << 20).build(), s.duration("LLM_VISION_TIMEOUT", Duration.ofSeconds(120)).toMillis(),
                 wireDtype("LLM_VISION_DTYPE", s.string("LLM_VISION_DTYPE", "bf16")));
         ModelInfo info = ModelInfos.describe(config, modelDir.getFileName().toString());
@@ -121,7 +125,7 @@ public final class LlmServiceMain {
                     .callback(cb -> cb.call(layerShards.unavailableReason() == null ? 1 : 0)).register(registry);
         }
         String host = s.string("LLM_HOST", "127.0.0.1");
-        GrpcServer grpc = GrpcServer.builder(host, s.integer("LLM_GRPC_PORT", 50052))
+        GrpcServer grpc = GrpcServer.builder(host, s.integer("LLM_GRPC_PORT", 50052), tls)
                 .service(new LlmGrpcService(engine, tokenizer, vision, info, metrics,
                         layerShards == null ? () -> null : layerShards::unavailableReason))
                 .start();

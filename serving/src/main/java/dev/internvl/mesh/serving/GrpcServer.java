@@ -36,17 +36,25 @@ public final class GrpcServer implements AutoCloseable {
         this.serviceNames = serviceNames;
     }
 
+    /** A plaintext server: for tests and tools on loopback; the tiers use {@link #builder(String, int, MeshTls)}. */
     public static Builder builder(String host, int port) {
-        return new Builder(host, port);
+        return builder(host, port, MeshTls.plaintext());
+    }
+
+    /** A server that speaks TLS (requiring client certificates) where {@code tls} is enabled, else plaintext. */
+    public static Builder builder(String host, int port, MeshTls tls) {
+        return new Builder(host, port, tls);
     }
 
     public static final class Builder {
         private final NettyServerBuilder netty;
         private final List<String> names = new ArrayList<>();
         private final HealthStatusManager health = new HealthStatusManager();
+        private final String transport;
 
-        private Builder(String host, int port) {
-            this.netty = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        private Builder(String host, int port, MeshTls tls) {
+            this.transport = tls.enabled() ? "mutual TLS" : "plaintext";
+            this.netty = NettyServerBuilder.forAddress(new InetSocketAddress(host, port), tls.serverCredentials())
                     // embeddings of a 13-tile image are ~3 MB per tile message at most; leave headroom
                     .maxInboundMessageSize(64 << 20);
         }
@@ -73,7 +81,7 @@ public final class GrpcServer implements AutoCloseable {
             }
             GrpcServer s = new GrpcServer(server, health, List.copyOf(names));
             s.setServing(false);
-            LOG.info("gRPC listening on port {}: {}", server.getPort(), names);
+            LOG.info("gRPC listening on port {} ({}): {}", server.getPort(), transport, names);
             return s;
         }
     }

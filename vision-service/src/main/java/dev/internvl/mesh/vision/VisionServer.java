@@ -49,7 +49,7 @@ public final class VisionServer implements AutoCloseable {
             metricsServer = MetricsServer.start(settings.host(), settings.metricsPort(), registry);
             String modelName = checkpoint.dir().toAbsolutePath().normalize().getFileName().toString();
             VisionGrpcService service = new VisionGrpcService(modelName, checkpoint.config());
-            grpcServer = GrpcServer.builder(settings.host(), settings.grpcPort())
+            grpcServer = GrpcServer.builder(settings.host(), settings.grpcPort(), settings.tls())
                     .service(service, new RequestMetricsInterceptor(metrics))
                     .start();
 

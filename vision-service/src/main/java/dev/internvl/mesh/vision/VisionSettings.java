@@ -1,6 +1,7 @@
 package dev.internvl.mesh.vision;
 
 import dev.internvl.mesh.image.ImageLimits;
+import dev.internvl.mesh.serving.MeshTls;
 import dev.internvl.mesh.serving.Settings;
 
 import java.nio.file.Path;
@@ -21,6 +22,8 @@ import java.time.Duration;
  *   <li>{@code VISION_PREPROCESS_THREADS} (default {@code 2}): threads that decode and tile images.</li>
  *   <li>{@code MESH_PRECISION} (default {@code exact}): the encoder's numeric path, {@code exact} or {@code fast};
  *       read where the encoder is loaded ({@link dev.internvl.mesh.compute.Precision#configured()}).</li>
+ *   <li>{@code MESH_TLS_CERT}, {@code MESH_TLS_KEY}, {@code MESH_TLS_CA} (unset: plaintext): mutual TLS on the gRPC
+ *       port ({@link MeshTls}).</li>
  * </ul>
  * Sizes are like {@code 512k}, {@code 256m}, {@code 1g}; durations are milliseconds ({@code 5}) or like {@code 0.5s}.
  */
@@ -34,7 +37,8 @@ public record VisionSettings(
         Duration maxBatchWait,
         long cacheBytes,
         ImageLimits imageLimits,
-        int preprocessThreads) {
+        int preprocessThreads,
+        MeshTls tls) {
 
     public static final String MODEL_DIR = "MODEL_DIR";
 
@@ -74,7 +78,8 @@ public record VisionSettings(
                 env.duration("VISION_MAX_BATCH_WAIT", Duration.ofMillis(5)),
                 env.bytes("VISION_CACHE_BYTES", 256L << 20),
                 new ImageLimits(maxImageBytes, maxImagePixels),
-                env.integer("VISION_PREPROCESS_THREADS", 2));
+                env.integer("VISION_PREPROCESS_THREADS", 2),
+                MeshTls.from(env));
     }
 
     private static void checkPort(String name, int port) {

@@ -8,6 +8,7 @@ import dev.internvl.mesh.proto.v1.EncodeRequest;
 import dev.internvl.mesh.proto.v1.TileEmbedding;
 import dev.internvl.mesh.proto.v1.TilingOptions;
 import dev.internvl.mesh.proto.v1.VisionServiceGrpc;
+import dev.internvl.mesh.serving.MeshTls;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
@@ -35,7 +36,7 @@ final class RunningVision implements AutoCloseable {
 
     RunningVision(int maxBatchTiles, Duration maxBatchWait, ImageLimits limits, Function<Checkpoint, VisionEngine> engines) {
         VisionSettings settings = new VisionSettings(Golden.checkpoint(), HOST, 0, 0, VisionEngineKind.CPU,
-                maxBatchTiles, maxBatchWait, 64L << 20, limits, 2);
+                maxBatchTiles, maxBatchWait, 64L << 20, limits, 2, MeshTls.plaintext());
         this.server = VisionServer.start(settings, engines);
         this.channel = NettyChannelBuilder.forAddress(HOST, server.grpcPort()).usePlaintext()
                 .maxInboundMessageSize(64 << 20).build();

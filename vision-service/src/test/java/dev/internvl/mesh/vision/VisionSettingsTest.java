@@ -1,6 +1,7 @@
 package dev.internvl.mesh.vision;
 
 import dev.internvl.mesh.image.ImageLimits;
+import dev.internvl.mesh.serving.MeshTls;
 import dev.internvl.mesh.serving.Settings;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +18,7 @@ class VisionSettingsTest {
     void defaultsNeedOnlyTheModelDirectory() {
         VisionSettings s = VisionSettings.from(new Settings(Map.of("MODEL_DIR", "/models/m")));
         assertEquals(new VisionSettings(Path.of("/models/m"), "127.0.0.1", 50051, 9091, VisionEngineKind.CPU, 8,
-                Duration.ofMillis(5), 256L << 20, ImageLimits.defaults(), 2), s);
+                Duration.ofMillis(5), 256L << 20, ImageLimits.defaults(), 2, MeshTls.plaintext()), s);
     }
 
     @Test
@@ -27,7 +28,7 @@ class VisionSettingsTest {
                 "VISION_MAX_BATCH_TILES", "16", "VISION_MAX_BATCH_WAIT", "0.02s", "VISION_CACHE_BYTES", "1g",
                 "VISION_MAX_IMAGE_BYTES", "4m", "VISION_MAX_IMAGE_PIXELS", "1000000")));
         assertEquals(new VisionSettings(Path.of("/m"), "0.0.0.0", 6000, 6001, VisionEngineKind.CPU, 16,
-                Duration.ofMillis(20), 1L << 30, new ImageLimits(4L << 20, 1_000_000), 2), s);
+                Duration.ofMillis(20), 1L << 30, new ImageLimits(4L << 20, 1_000_000), 2, MeshTls.plaintext()), s);
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.internvl.mesh.model.llm.KvStorage;
 import dev.internvl.mesh.model.llm.LayerRange;
 import dev.internvl.mesh.proto.v1.ShardDescription;
 import dev.internvl.mesh.serving.GrpcServer;
+import dev.internvl.mesh.serving.MeshTls;
 import dev.internvl.mesh.serving.MetricsServer;
 import dev.internvl.mesh.serving.ServiceRunner;
 import dev.internvl.mesh.serving.Settings;
@@ -31,6 +32,8 @@ import java.util.UUID;
  *       (9160 + index)</li>
  *   <li>{@code LLM_KV_CACHE_BYTES} (1g): this shard's KV storage, for its layers only</li>
  *   <li>{@code MESH_PRECISION} (exact): must match the coordinator's</li>
+ *   <li>{@code MESH_TLS_CERT}, {@code MESH_TLS_KEY}, {@code MESH_TLS_CA} (unset: plaintext): mutual TLS on the gRPC
+ *       port ({@link MeshTls})</li>
  * </ul>
  */
 public final class LayerShardMain {
@@ -76,7 +79,7 @@ public final class LayerShardMain {
         PrometheusRegistry registry = new PrometheusRegistry();
         LayerShardService service = new LayerShardService(layers, storage, description, registry);
         String host = s.string("LLM_SHARD_HOST", "127.0.0.1");
-        GrpcServer grpc = GrpcServer.builder(host, s.integer("LLM_SHARD_PORT", 50060 + index))
+        GrpcServer grpc = GrpcServer.builder(host, s.integer("LLM_SHARD_PORT", 50060 + index), MeshTls.from(s))
                 .maxInboundMessageBytes(256 << 20)
                 .service(service)
                 .start();

@@ -15,6 +15,7 @@ import dev.internvl.mesh.proto.v1.ShardForwardResponse;
 import dev.internvl.mesh.proto.v1.ShardSequence;
 import dev.internvl.mesh.serving.FailedTier;
 import dev.internvl.mesh.serving.WireTensors;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -89,9 +90,9 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
         final LayerShardGrpc.LayerShardFutureStub stub;
         volatile ShardDescription description;
 
-        Shard(String address) {
+        Shard(String address, ChannelCredentials credentials) {
             this.address = address;
-            this.channel = NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(256 << 20).build();
+            this.channel = NettyChannelBuilder.forTarget(address, credentials).maxInboundMessageSize(256 << 20).build();
             this.stub = LayerShardGrpc.newFutureStub(channel).withMaxOutboundMessageSize(256 << 20);
         }
 
@@ -102,9 +103,9 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
         }
     }
 
-    private ShardedLayers(List<String> addresses, LlmConfig config, Precision precision, DType wireDtype, int microBatches,
-                          Duration callTimeout) {
-        this.shards = addresses.stream().map(Shard::new).toList();
+    private ShardedLayers(List<String> addresses, ChannelCredentials credentials, LlmConfig config, Precision precision,
+                          DType wireDtype, int microBatches, Duration callTimeout) {
+        this.shards = addresses.stream().map(a -> new Shard(a, credentials)).toList();
         this.config = config;
         this.precision = precision;
         this.wireDtype = wireDtype;
@@ -114,15 +115,18 @@ public final class ShardedLayers implements LayerStack, AutoCloseable {
     }
 
     /**
-     * Connects to the shards at {@code addresses} (in layer order), waiting up to {@code connectTimeout} for all of
-     * them to answer, and checks that together they run every layer of {@code config} once, on {@code precision}.
+     * Connects to the shards at {@code addresses} (in layer order) with {@code credentials}, waiting up to
+     * {@code connectTimeout} for all of them to answer, and checks that together they run every layer of
+     * {@code config} once, on {@code precision}.
      */
-    public static ShardedLayers connect(List<String> addresses, LlmConfig config, Precision precision, DType wireDtype,
-                                        int microBatches, Duration callTimeout, Duration connectTimeout, Duration probeInterval) {
+    public static ShardedLayers connect(List<String> addresses, ChannelCredentials credentials, LlmConfig config,
+                                        Precision precision, DType wireDtype, int microBatches, Duration callTimeout,
+                                        Duration connectTimeout, Duration probeInterval) {
         if (addresses.isEmpty()) {
             throw new IllegalArgumentException("no layer shard addresses");
         }
-        ShardedLayers layers = new ShardedLayers(addresses, config, precision, wireDtype, microBatches, callTimeout);
+        ShardedLayers layers = new ShardedLayers(addresses, credentials, config, precision, wireDtype, microBatches,
+                callTimeout);
         try {
             long deadline = System.nanoTime() + connectTimeout.toNanos();
             while (true) {
