@@ -10,6 +10,7 @@ import dev.internvl.mesh.proto.v1.ChatMessage;
 import dev.internvl.mesh.proto.v1.ChatOptions;
 import dev.internvl.mesh.proto.v1.ChatPart;
 import dev.internvl.mesh.proto.v1.ChatRole;
+import dev.internvl.mesh.proto.v1.ChatToken;
 import dev.internvl.mesh.proto.v1.CompleteChunk;
 import dev.internvl.mesh.proto.v1.CompleteRequest;
 import dev.internvl.mesh.proto.v1.CompleteResponse;
@@ -215,6 +216,44 @@ class ChatGrpcTest {
             assertEquals(httpPrompt.getSegmentsList(), prompt.getSegmentsList());
             assertEquals(httpPrompt.getSampling(), prompt.getSampling());
         }
+    }
+
+    /**
+     * Log-probabilities over gRPC are the HTTP API's: the same tokens, values and alternatives in the whole answer
+     * and across the streamed chunks; none listed unless asked for; the same range checks.
+     */
+    @Test
+    void logprobsMatchTheHttpApi() throws Exception {
+        JsonNode overHttp = json(gateway.post("/v1/chat/completions", body("model", TestGateway.MODEL,
+                "logprobs", true, "top_logprobs", 2,
+                "messages", List.of(Map.of("role", "user", "content", "Three little words?")))), 200);
+        JsonNode content = overHttp.at("/choices/0/logprobs/content");
+        CompleteRequest request = CompleteRequest.newBuilder(request(message(ChatRole.CHAT_ROLE_USER, text("Three little words?"))))
+                .setOptions(ChatOptions.newBuilder().setLogprobs(true).setTopLogprobs(2)).build();
+        CompleteResponse whole = gateway.grpc().complete(request);
+        assertEquals(content.size(), whole.getTokensCount());
+        assertTrue(whole.getTokensCount() > 1);
+        for (int i = 0; i < content.size(); i++) {
+            ChatToken token = whole.getTokens(i);
+            assertEquals(content.get(i).get("token").asText(), token.getToken());
+            assertEquals(content.get(i).get("logprob").asDouble(), token.getLogprob(), 1e-6);
+            assertEquals(2, token.getTopLogprobsCount());
+            for (int j = 0; j < 2; j++) {
+                JsonNode alternative = content.get(i).get("top_logprobs").get(j);
+                assertEquals(alternative.get("token").asText(), token.getTopLogprobs(j).getToken());
+                assertEquals(alternative.get("logprob").asDouble(), token.getTopLogprobs(j).getLogprob(), 1e-6);
+            }
+        }
+        List<ChatToken> streamedTokens = new ArrayList<>();
+        gateway.grpc().streamComplete(request).forEachRemaining(c -> streamedTokens.addAll(c.getTokensList()));
+        assertEquals(whole.getTokensList(), streamedTokens);
+
+        CompleteRequest plain = request(message(ChatRole.CHAT_ROLE_USER, text("Three little words?")));
+        assertEquals(0, gateway.grpc().complete(plain).getTokensCount());
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> gateway.grpc().complete(CompleteRequest.newBuilder(plain)
+                .setOptions(ChatOptions.newBuilder().setLogprobs(true).setTopLogprobs(21)).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> gateway.grpc().complete(CompleteRequest.newBuilder(plain)
+                .setOptions(ChatOptions.newBuilder().setTopLogprobs(2)).build()));
     }
 
     @Test

@@ -6,6 +6,7 @@ import dev.internvl.mesh.proto.v1.GenerateResponse;
 import dev.internvl.mesh.proto.v1.GeneratedToken;
 import dev.internvl.mesh.proto.v1.LlmServiceGrpc;
 import dev.internvl.mesh.proto.v1.PromptSegment;
+import dev.internvl.mesh.proto.v1.TokenLogprob;
 import dev.internvl.mesh.proto.v1.Usage;
 import dev.internvl.mesh.tokenizer.ModelTokenizer;
 import io.grpc.Server;
@@ -162,13 +163,13 @@ final class FakeLanguageTier implements AutoCloseable {
             String message = lastUserMessage(request);
             List<String> words = words(request);
             if (message.contains(FAIL)) {
-                responses.onNext(delta(words.getFirst()));
+                responses.onNext(delta(request, 0, words.getFirst()));
                 responses.onError(Status.INTERNAL.withDescription("the double was told to fail").asRuntimeException());
                 return;
             }
             if (message.contains(HOLD)) {
                 CountDownLatch released = gate;
-                responses.onNext(delta(words.getFirst()));
+                responses.onNext(delta(request, 0, words.getFirst()));
                 holding.incrementAndGet();
                 try {
                     while (!released.await(10, TimeUnit.MILLISECONDS)) {
@@ -182,16 +183,32 @@ final class FakeLanguageTier implements AutoCloseable {
                 } finally {
                     holding.decrementAndGet();
                 }
-                words.subList(1, words.size()).forEach(w -> responses.onNext(delta(w)));
+                for (int i = 1; i < words.size(); i++) {
+                    responses.onNext(delta(request, i, words.get(i)));
+                }
                 finish(request, responses, words.size());
                 return;
             }
-            words.forEach(w -> responses.onNext(delta(w)));
+            for (int i = 0; i < words.size(); i++) {
+                responses.onNext(delta(request, i, words.get(i)));
+            }
             finish(request, responses, words.size());
         }
 
-        private static GenerateResponse delta(String text) {
-            return GenerateResponse.newBuilder().setText(text).addTokens(GeneratedToken.newBuilder().setTokenId(1)).build();
+        /**
+         * The {@code index}th word as one token. With log-probabilities asked for, made-up ones that differ by
+         * position: token id {@code 100 + index}, log-probability {@code -0.25 * (index + 1)}, and the alternatives
+         * {@code alt<j>} (id {@code 1000 + j}) at {@code -1 - j}.
+         */
+        private static GenerateResponse delta(GenerateRequest request, int index, String text) {
+            GeneratedToken.Builder token = GeneratedToken.newBuilder().setTokenId(1);
+            if (request.getSampling().getLogprobs()) {
+                token.setTokenId(100 + index).setLogprob(-0.25f * (index + 1));
+                for (int j = 0; j < request.getSampling().getTopLogprobs(); j++) {
+                    token.addTopLogprobs(TokenLogprob.newBuilder().setTokenId(1000 + j).setToken("alt" + j).setLogprob(-1f - j));
+                }
+            }
+            return GenerateResponse.newBuilder().setText(text).addTokens(token).build();
         }
 
         private static void finish(GenerateRequest request, StreamObserver<GenerateResponse> responses, int completionTokens) {

@@ -15,6 +15,9 @@ public record GenerationOptions(
         boolean logprobs,
         int topLogprobs) {
 
+    /** The most alternatives a client may ask for at each position, as in the OpenAI API. */
+    public static final int MAX_TOP_LOGPROBS = 20;
+
     public static GenerationOptions defaults() {
         return new GenerationOptions(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
                 Optional.empty(), List.of(), Optional.empty(), false, 0);

@@ -1,6 +1,8 @@
 package dev.internvl.mesh.gateway.grpc;
 
 import dev.internvl.mesh.gateway.chat.ChatListener;
+import dev.internvl.mesh.gateway.chat.ChatListener.Alternative;
+import dev.internvl.mesh.gateway.chat.ChatListener.TokenInfo;
 import dev.internvl.mesh.gateway.chat.ChatPlanner;
 import dev.internvl.mesh.gateway.chat.ChatService;
 import dev.internvl.mesh.gateway.chat.GenerationOptions;
@@ -15,6 +17,7 @@ import dev.internvl.mesh.proto.v1.ChatGrpc;
 import dev.internvl.mesh.proto.v1.ChatMessage;
 import dev.internvl.mesh.proto.v1.ChatOptions;
 import dev.internvl.mesh.proto.v1.ChatPart;
+import dev.internvl.mesh.proto.v1.ChatToken;
 import dev.internvl.mesh.proto.v1.ChatTurn;
 import dev.internvl.mesh.proto.v1.CompleteChunk;
 import dev.internvl.mesh.proto.v1.CompleteRequest;
@@ -29,6 +32,7 @@ import dev.internvl.mesh.proto.v1.ListConversationsResponse;
 import dev.internvl.mesh.proto.v1.PostMessageRequest;
 import dev.internvl.mesh.proto.v1.StoredImage;
 import dev.internvl.mesh.proto.v1.StoredPart;
+import dev.internvl.mesh.proto.v1.TokenLogprob;
 import dev.internvl.mesh.proto.v1.Usage;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -59,20 +63,29 @@ public final class ChatGrpcService extends ChatGrpc.ChatImplBase {
 
     @Override
     public void complete(CompleteRequest request, StreamObserver<CompleteResponse> responses) {
-        answer(responses, () -> chat.start(messages(request.getMessagesList()), maxTiles(request.getOptions()),
-                options(request.getOptions()), new Whole(responses)));
+        answer(responses, () -> {
+            GenerationOptions options = options(request.getOptions());
+            return chat.start(messages(request.getMessagesList()), maxTiles(request.getOptions()), options,
+                    new Whole(responses, options.logprobs()));
+        });
     }
 
     @Override
     public void streamComplete(CompleteRequest request, StreamObserver<CompleteChunk> responses) {
-        answer(responses, () -> chat.start(messages(request.getMessagesList()), maxTiles(request.getOptions()),
-                options(request.getOptions()), new Streamed(responses)));
+        answer(responses, () -> {
+            GenerationOptions options = options(request.getOptions());
+            return chat.start(messages(request.getMessagesList()), maxTiles(request.getOptions()), options,
+                    new Streamed(responses, options.logprobs()));
+        });
     }
 
     @Override
     public void postMessage(PostMessageRequest request, StreamObserver<CompleteChunk> responses) {
-        answer(responses, () -> conversations.postMessage(request.getConversationId(), parts(request.getPartsList(), "parts", true),
-                maxTiles(request.getOptions()), options(request.getOptions()), new Streamed(responses)));
+        answer(responses, () -> {
+            GenerationOptions options = options(request.getOptions());
+            return conversations.postMessage(request.getConversationId(), parts(request.getPartsList(), "parts", true),
+                    maxTiles(request.getOptions()), options, new Streamed(responses, options.logprobs()));
+        });
     }
 
     @Override
@@ -210,6 +223,13 @@ public final class ChatGrpcService extends ChatGrpc.ChatImplBase {
         if (o.hasMaxTokens() && o.getMaxTokens() < 1) {
             throw ApiError.invalidRequest("'options.max_tokens' must be at least 1, not " + o.getMaxTokens() + ".", "options.max_tokens");
         }
+        if (o.getTopLogprobs() < 0 || o.getTopLogprobs() > GenerationOptions.MAX_TOP_LOGPROBS) {
+            throw ApiError.invalidRequest("'options.top_logprobs' must be from 0 to " + GenerationOptions.MAX_TOP_LOGPROBS
+                    + ", not " + o.getTopLogprobs() + ".", "options.top_logprobs");
+        }
+        if (o.getTopLogprobs() > 0 && !o.getLogprobs()) {
+            throw ApiError.invalidRequest("'options.top_logprobs' requires 'options.logprobs' to be true.", "options.top_logprobs");
+        }
         return new GenerationOptions(
                 o.hasMaxTokens() ? Optional.of(o.getMaxTokens()) : Optional.empty(),
                 o.hasTemperature() ? Optional.of(o.getTemperature()) : Optional.empty(),
@@ -218,7 +238,7 @@ public final class ChatGrpcService extends ChatGrpc.ChatImplBase {
                 o.hasRepetitionPenalty() ? Optional.of(o.getRepetitionPenalty()) : Optional.empty(),
                 o.getStopList(),
                 o.hasSeed() ? Optional.of(o.getSeed()) : Optional.empty(),
-                false, 0);
+                o.getLogprobs(), o.getTopLogprobs());
     }
 
     private static ChatConversation.Builder summary(ConversationSummary c) {
@@ -259,13 +279,31 @@ public final class ChatGrpcService extends ChatGrpc.ChatImplBase {
                 .setCachedPromptTokens(usage.cachedPromptTokens()).build();
     }
 
-    /** Streams the answer: a chunk per delta, then one with the finish reason and usage. */
-    private record Streamed(StreamObserver<CompleteChunk> responses) implements ChatListener {
+    /** A generated token as the API lists it. */
+    private static ChatToken chatToken(TokenInfo t) {
+        ChatToken.Builder out = ChatToken.newBuilder().setTokenId(t.id()).setToken(t.text()).setLogprob((float) t.logprob());
+        for (Alternative a : t.top()) {
+            out.addTopLogprobs(TokenLogprob.newBuilder().setTokenId(a.id()).setToken(a.text()).setLogprob((float) a.logprob()));
+        }
+        return out.build();
+    }
+
+    /**
+     * Streams the answer: a chunk per delta (with its tokens when log-probabilities were asked for), then one with
+     * the finish reason and usage.
+     */
+    private record Streamed(StreamObserver<CompleteChunk> responses, boolean logprobs) implements ChatListener {
         @Override
         public void onDelta(String text, List<TokenInfo> tokens) {
-            if (!text.isEmpty()) {
-                responses.onNext(CompleteChunk.newBuilder().setText(text).build());
+            boolean withTokens = logprobs && !tokens.isEmpty();
+            if (text.isEmpty() && !withTokens) {
+                return;
             }
+            CompleteChunk.Builder chunk = CompleteChunk.newBuilder().setText(text);
+            if (withTokens) {
+                tokens.forEach(t -> chunk.addTokens(chatToken(t)));
+            }
+            responses.onNext(chunk.build());
         }
 
         @Override
@@ -280,24 +318,30 @@ public final class ChatGrpcService extends ChatGrpc.ChatImplBase {
         }
     }
 
-    /** Gathers the answer and replies once with all of it. */
+    /** Gathers the answer (and its tokens when log-probabilities were asked for) and replies once with all of it. */
     private static final class Whole implements ChatListener {
         private final StreamObserver<CompleteResponse> responses;
+        private final boolean logprobs;
+        private final CompleteResponse.Builder answer = CompleteResponse.newBuilder();
         private final StringBuilder text = new StringBuilder();
 
-        Whole(StreamObserver<CompleteResponse> responses) {
+        Whole(StreamObserver<CompleteResponse> responses, boolean logprobs) {
             this.responses = responses;
+            this.logprobs = logprobs;
         }
 
         @Override
         public void onDelta(String delta, List<TokenInfo> tokens) {
             text.append(delta);
+            if (logprobs) {
+                tokens.forEach(t -> answer.addTokens(chatToken(t)));
+            }
         }
 
         @Override
         public void onComplete(String finishReason, ChatListener.Usage usage) {
-            responses.onNext(CompleteResponse.newBuilder().setText(text.toString())
-                    .setFinishReason(finishReason(finishReason)).setUsage(usage(usage)).build());
+            responses.onNext(answer.setText(text.toString()).setFinishReason(finishReason(finishReason))
+                    .setUsage(usage(usage)).build());
             responses.onCompleted();
         }
 

@@ -31,7 +31,6 @@ public record GenerationFields(boolean stream, boolean includeUsage, GenerationO
             "presence_penalty", "frequency_penalty", "max_dynamic_patch", "response_format", "tools", "tool_choice",
             "parallel_tool_calls", "logit_bias");
     private static final int MAX_STOP_SEQUENCES = 4;
-    private static final int MAX_TOP_LOGPROBS = 20;
 
     static GenerationFields parse(JsonNode root) {
         refuseUnsupported(root);
@@ -50,7 +49,7 @@ public record GenerationFields(boolean stream, boolean includeUsage, GenerationO
         Optional<Integer> maxTokens = integer(root, "max_completion_tokens", 1, Integer.MAX_VALUE)
                 .or(() -> integer(root, "max_tokens", 1, Integer.MAX_VALUE));
         boolean logprobs = bool(root, "logprobs", false);
-        int topLogprobs = integer(root, "top_logprobs", 0, MAX_TOP_LOGPROBS).orElse(0);
+        int topLogprobs = integer(root, "top_logprobs", 0, GenerationOptions.MAX_TOP_LOGPROBS).orElse(0);
         if (topLogprobs > 0 && !logprobs) {
             throw ApiError.invalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
         }
