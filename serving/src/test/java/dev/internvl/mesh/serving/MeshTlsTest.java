@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -66,6 +68,61 @@ class MeshTlsTest {
             grpc.setServing(true);
             assertRefused(grpc.port(), MeshTls.from(settings(client[0], client[1], mesh.ca())).channelCredentials());
         }
+    }
+
+    /**
+     * cert-manager renews in place: a server whose files are replaced (here by a certificate from a new CA, and the
+     * new CA) takes them up at the next reload, without a restart.
+     */
+    @Test
+    void rotatedFilesAreTakenUpWithoutARestart() throws Exception {
+        TestCertificates first = new TestCertificates(dir.resolve("first"), "first-ca");
+        TestCertificates second = new TestCertificates(dir.resolve("second"), "second-ca");
+        Path live = Files.createDirectories(dir.resolve("live"));
+        Path cert = live.resolve("tls.crt");
+        Path key = live.resolve("tls.key");
+        Path ca = live.resolve("ca.crt");
+        Path[] server = first.leaf("server");
+        install(server[0], cert);
+        install(server[1], key);
+        install(first.ca(), ca);
+        MeshTls tls = MeshTls.from(new Settings(Map.of(MeshTls.CERT, cert.toString(), MeshTls.KEY, key.toString(),
+                MeshTls.CA, ca.toString(), MeshTls.RELOAD, "100ms")));
+        Path[] firstClient = first.leaf("client");
+        Path[] secondClient = second.leaf("client");
+        ChannelCredentials before = MeshTls.from(settings(firstClient[0], firstClient[1], first.ca())).channelCredentials();
+        ChannelCredentials after = MeshTls.from(settings(secondClient[0], secondClient[1], second.ca())).channelCredentials();
+        try (GrpcServer grpc = GrpcServer.builder("127.0.0.1", 0, tls).start()) {
+            grpc.setServing(true);
+            int port = grpc.port();
+            assertEquals(ServingStatus.SERVING, check(port, before));
+            assertRefused(port, after);
+
+            Path[] renewed = second.leaf("server");
+            install(renewed[0], cert);
+            install(renewed[1], key);
+            install(second.ca(), ca);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (true) {
+                try {
+                    assertEquals(ServingStatus.SERVING, check(port, after));
+                    break;
+                } catch (StatusRuntimeException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
+            assertRefused(port, before);
+        }
+    }
+
+    /** Replaces {@code target} in one step, as Kubernetes swaps a mounted Secret's files. */
+    private static void install(Path source, Path target) throws IOException {
+        Path next = Files.createTempFile(target.getParent(), "next", ".pem");
+        Files.copy(source, next, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(next, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     @Test
