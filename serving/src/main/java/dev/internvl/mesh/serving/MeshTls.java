@@ -8,6 +8,7 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
+import io.grpc.util.AdvancedTlsX509TrustManager.Verification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,9 +71,9 @@ public final class MeshTls {
         this.ca = ca;
         try {
             this.clientCheck = AdvancedTlsX509TrustManager.newBuilder()
-                    .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION).build();
+                    .setVerification(Verification.CERTIFICATE_ONLY_VERIFICATION).build();
             this.serverCheck = AdvancedTlsX509TrustManager.newBuilder()
-                    .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION).build();
+                    .setVerification(Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION).build();
         } catch (CertificateException e) {
             throw new IllegalStateException(e);
         }
@@ -118,8 +119,7 @@ public final class MeshTls {
     }
 
     private synchronized void load() throws IOException, GeneralSecurityException {
-        List<FileTime> times = List.of(Files.getLastModifiedTime(cert), Files.getLastModifiedTime(key),
-                Files.getLastModifiedTime(ca));
+        List<FileTime> times = modificationTimes();
         identity.updateIdentityCredentials(cert.toFile(), key.toFile());
         clientCheck.updateTrustCredentials(ca.toFile());
         serverCheck.updateTrustCredentials(ca.toFile());
@@ -127,11 +127,9 @@ public final class MeshTls {
     }
 
     /** Loads the files again if any changed since the last load; on failure keeps what it has and retries later. */
-    private void reloadIfChanged() {
+    private synchronized void reloadIfChanged() {
         try {
-            List<FileTime> now = List.of(Files.getLastModifiedTime(cert), Files.getLastModifiedTime(key),
-                    Files.getLastModifiedTime(ca));
-            if (now.equals(loaded)) {
+            if (modificationTimes().equals(loaded)) {
                 return;
             }
             load();
@@ -139,6 +137,11 @@ public final class MeshTls {
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
             LOG.warn("the TLS files did not reload, keeping the previous ones until the next try: {}", e.toString());
         }
+    }
+
+    /** The files' modification times, through symlinks (a mounted Secret's files link into a swapped directory). */
+    private List<FileTime> modificationTimes() throws IOException {
+        return List.of(Files.getLastModifiedTime(cert), Files.getLastModifiedTime(key), Files.getLastModifiedTime(ca));
     }
 
     public boolean enabled() {
