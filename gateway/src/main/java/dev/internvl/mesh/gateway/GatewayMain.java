@@ -85,7 +85,7 @@ public final class GatewayMain {
     }
 
     public static Running start(Settings s) throws InterruptedException {
-        Path modelDir = s.path("MODEL_DIR").orElseThrow(() -> new IllegalArgumentException("MODEL_DIR is not set: point it at a hub InternVL 2.5 model directory"));
+        Path modelDir = s.modelDir();
         ModelConfig config = ModelConfig.read(modelDir.resolve("config.json"));
         String modelName = s.string("GATEWAY_MODEL_NAME", modelDir.getFileName().toString());
         ModelInfo info = ModelInfos.describe(config, modelName);

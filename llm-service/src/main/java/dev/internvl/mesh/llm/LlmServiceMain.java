@@ -76,7 +76,7 @@ public final class LlmServiceMain {
     }
 
     public static Running start(Settings s) {
-        Path modelDir = s.path("MODEL_DIR").orElseThrow(() -> new IllegalArgumentException("MODEL_DIR is not set: point it at a hub InternVL 2.5 model directory"));
+        Path modelDir = s.modelDir();
         Precision precision = Precision.parse(s.string(Precision.ENVIRONMENT, "exact"));
         MeshTls tls = MeshTls.from(s);
         List<String> shardAddresses = s.string("LLM_SHARD_ADDRS").stream()

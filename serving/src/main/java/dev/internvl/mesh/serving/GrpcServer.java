@@ -36,11 +36,6 @@ public final class GrpcServer implements AutoCloseable {
         this.serviceNames = serviceNames;
     }
 
-    /** A plaintext server: for tests and tools on loopback; the tiers use {@link #builder(String, int, MeshTls)}. */
-    public static Builder builder(String host, int port) {
-        return builder(host, port, MeshTls.plaintext());
-    }
-
     /** A server that speaks TLS (requiring client certificates) where {@code tls} is enabled, else plaintext. */
     public static Builder builder(String host, int port, MeshTls tls) {
         return new Builder(host, port, tls);

@@ -65,6 +65,12 @@ public final class Settings {
         return string(name).map(Path::of);
     }
 
+    /** {@code MODEL_DIR}, the hub model directory every tier reads; required. */
+    public Path modelDir() {
+        return path("MODEL_DIR").orElseThrow(() -> new IllegalArgumentException(
+                "MODEL_DIR is not set: point it at a hub InternVL 2.5 model directory (config.json and the safetensors weights)"));
+    }
+
     /** Sizes like {@code 512m}, {@code 4g}, {@code 1048576}. */
     static long parseBytes(String name, String v) {
         String s = v.toLowerCase().replace("ib", "").replace("b", "");

@@ -40,8 +40,6 @@ public record VisionSettings(
         int preprocessThreads,
         MeshTls tls) {
 
-    public static final String MODEL_DIR = "MODEL_DIR";
-
     public VisionSettings {
         checkPort("VISION_GRPC_PORT", grpcPort);
         checkPort("VISION_METRICS_PORT", metricsPort);
@@ -61,8 +59,7 @@ public record VisionSettings(
 
     /** @throws IllegalArgumentException naming the variable that is missing or does not parse */
     public static VisionSettings from(Settings env) {
-        Path modelDir = env.path(MODEL_DIR).orElseThrow(() -> new IllegalArgumentException(
-                MODEL_DIR + " is not set: point it at a hub model directory (config.json and the safetensors weights)"));
+        Path modelDir = env.modelDir();
         long maxImageBytes = env.bytes("VISION_MAX_IMAGE_BYTES", ImageLimits.DEFAULT_MAX_ENCODED_BYTES);
         int maxImagePixels = env.integer("VISION_MAX_IMAGE_PIXELS", (int) ImageLimits.DEFAULT_MAX_PIXELS);
         if (maxImageBytes <= 0 || maxImagePixels <= 0) {

@@ -56,7 +56,8 @@ public final class LayerShardMain {
     }
 
     public static Running start(Settings s) {
-        Path modelDir = s.path("MODEL_DIR").orElseThrow(() -> new IllegalArgumentException("MODEL_DIR is not set: point it at a hub InternVL 2.5 model directory"));
+        Path modelDir = s.modelDir();
+        MeshTls tls = MeshTls.from(s);
         LlmConfig config = dev.internvl.mesh.checkpoint.ModelConfig.read(modelDir.resolve("config.json")).llm();
         int index = s.integer("LLM_SHARD_INDEX", 0);
         LayerRange range = s.string("LLM_SHARD_LAYERS").map(LayerRange::parse)
@@ -79,7 +80,7 @@ public final class LayerShardMain {
         PrometheusRegistry registry = new PrometheusRegistry();
         LayerShardService service = new LayerShardService(layers, storage, description, registry);
         String host = s.string("LLM_SHARD_HOST", "127.0.0.1");
-        GrpcServer grpc = GrpcServer.builder(host, s.integer("LLM_SHARD_PORT", 50060 + index), MeshTls.from(s))
+        GrpcServer grpc = GrpcServer.builder(host, s.integer("LLM_SHARD_PORT", 50060 + index), tls)
                 .maxInboundMessageBytes(256 << 20)
                 .service(service)
                 .start();
