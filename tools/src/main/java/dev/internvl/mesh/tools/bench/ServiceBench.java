@@ -95,21 +95,17 @@ public final class ServiceBench {
                 try {
                     LlmServiceGrpc.LlmServiceBlockingStub stub = LlmServiceGrpc.newBlockingStub(channel);
                     run(stub, 4); // warm-up
-                    double best = 0;
-                    double[] spread = {Double.MAX_VALUE, 0};
+                    Measurement rate = new Measurement();
                     for (int r = 0; r < 3; r++) {
-                        double rate = run(stub, 16);
-                        best = Math.max(best, rate);
-                        spread[0] = Math.min(spread[0], rate);
-                        spread[1] = Math.max(spread[1], rate);
+                        rate.add(run(stub, 16));
                     }
                     String metrics = scrape(running.metrics().port());
                     double wire = metric(metrics, "llm_shard_wire_bytes_total{direction=\"sent\"}")
                             + metric(metrics, "llm_shard_wire_bytes_total{direction=\"received\"}");
                     double positions = metric(metrics, "llm_model_tokens_total");
-                    System.out.printf(Locale.ROOT, "%-44s %8.1f tokens/s (best of 3, %.1f-%.1f)  wire %.0f bytes per token position%n",
-                            "layers on " + count + " shard process" + (count > 1 ? "es" : "") + ", 16 concurrent", best, spread[0], spread[1],
-                            wire / positions);
+                    System.out.printf(Locale.ROOT, "%-44s %s  wire %.0f bytes per token position%n",
+                            "layers on " + count + " shard process" + (count > 1 ? "es" : "") + ", 16 concurrent",
+                            rate.describe(1, "tokens/s"), wire / positions);
                 } finally {
                     channel.shutdownNow();
                 }
