@@ -45,7 +45,7 @@ final class RowDotProduct {
     /** Lane i takes element 2i: with offsets 0 and 1, the even and odd terms of a block of 2L (a gather from L1). */
     private static final int[] EVEN = java.util.stream.IntStream.range(0, L).map(i -> 2 * i).toArray();
 
-    /** Bytes of weight rows staged per copy for two to four x rows: about 256 KB, well inside L2. */
+    /** Bytes of weight rows staged per copy when there are several x rows: about 256 KB, well inside L2. */
     private static final int STAGE_BYTES = 1 << 18;
     private static final ThreadLocal<Stage> STAGE = ThreadLocal.withInitial(Stage::new);
 
