@@ -6,6 +6,7 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,7 @@ public final class LocalShards implements AutoCloseable {
     private final Map<String, String> extraEnvironment;
     private final Path logDir;
     private final int[] ports;
+    private final int[] metricsPorts;
     private final Process[] processes;
 
     private LocalShards(Path modelDir, int count, Map<String, String> extraEnvironment, Path logDir) {
@@ -28,11 +30,10 @@ public final class LocalShards implements AutoCloseable {
         this.count = count;
         this.extraEnvironment = Map.copyOf(extraEnvironment);
         this.logDir = logDir;
-        this.ports = new int[count];
+        int[] free = freePorts(2 * count);
+        this.ports = Arrays.copyOf(free, count);
+        this.metricsPorts = Arrays.copyOfRange(free, count, 2 * count);
         this.processes = new Process[count];
-        for (int i = 0; i < count; i++) {
-            ports[i] = freePort();
-        }
     }
 
     /**
@@ -75,7 +76,7 @@ public final class LocalShards implements AutoCloseable {
         env.put("LLM_SHARDS", Integer.toString(count));
         env.put("LLM_SHARD_INDEX", Integer.toString(index));
         env.put("LLM_SHARD_PORT", Integer.toString(ports[index]));
-        env.put("LLM_SHARD_METRICS_PORT", Integer.toString(freePort()));
+        env.put("LLM_SHARD_METRICS_PORT", Integer.toString(metricsPorts[index]));
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("shard-" + index + ".log").toFile()));
         try {
             processes[index] = pb.start();
@@ -114,11 +115,27 @@ public final class LocalShards implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+    /** {@code n} distinct ports free now: each is held until all are chosen, so none is handed out twice. */
+    private static int[] freePorts(int n) {
+        List<ServerSocket> held = new ArrayList<>(n);
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0);
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            for (ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing a socket that never accepted anything; nothing to recover
+                }
+            }
         }
     }
 }
