@@ -3,6 +3,7 @@ package dev.internvl.mesh.llm.shard;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Layer shards as child processes of this JVM on loopback, one per layer range, each a {@link LayerShardMain}
  * on this JVM's classpath: the golden check and the benchmark run the sharded tier this way, and tests kill and
- * restart single shards. Output goes to {@code logDir}.
+ * restart single shards. Output goes to {@code logDir}, created if missing.
  */
 public final class LocalShards implements AutoCloseable {
     private final Path modelDir;
@@ -43,6 +44,11 @@ public final class LocalShards implements AutoCloseable {
      * @param extraEnvironment more settings for every shard (MESH_PRECISION, LLM_KV_CACHE_BYTES, ...)
      */
     public static LocalShards start(Path modelDir, int count, Map<String, String> extraEnvironment, Path logDir) {
+        try {
+            Files.createDirectories(logDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the shards' log directory " + logDir + ": " + e.getMessage(), e);
+        }
         LocalShards shards = new LocalShards(modelDir, count, extraEnvironment, logDir);
         try {
             for (int i = 0; i < count; i++) {
