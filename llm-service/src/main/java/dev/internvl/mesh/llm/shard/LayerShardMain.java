@@ -18,7 +18,11 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import java.util.UUID;
 
@@ -29,7 +33,9 @@ import java.util.UUID;
  *   <li>which layers: {@code LLM_SHARD_LAYERS} ({@code first-last}, inclusive), or {@code LLM_SHARDS} (shard
  *       count) with {@code LLM_SHARD_INDEX} for a balanced split ({@link LayerRange#split})</li>
  *   <li>{@code LLM_SHARD_HOST} (127.0.0.1), {@code LLM_SHARD_PORT} (50060 + index), {@code LLM_SHARD_METRICS_PORT}
- *       (9160 + index)</li>
+ *       (9160 + index); 0 takes a free port</li>
+ *   <li>{@code LLM_SHARD_PORT_FILE} (unset): once serving, the shard writes its gRPC port there (decimal, written
+ *       whole or not at all), so whoever started it on port 0 learns where it listens</li>
  *   <li>{@code LLM_KV_CACHE_BYTES} (1g): this shard's KV storage, for its layers only</li>
  *   <li>{@code MESH_PRECISION} (exact): must match the coordinator's</li>
  *   <li>{@code MESH_TLS_CERT}, {@code MESH_TLS_KEY}, {@code MESH_TLS_CA} (unset: plaintext): mutual TLS on the gRPC
@@ -86,9 +92,21 @@ public final class LayerShardMain {
                 .start();
         MetricsServer metrics = MetricsServer.start(host, s.integer("LLM_SHARD_METRICS_PORT", 9160 + index), registry);
         grpc.setServing(true);
+        s.string("LLM_SHARD_PORT_FILE").ifPresent(file -> writePortFile(Path.of(file), grpc.port()));
         LOG.info("layer shard ready: layers {} of {} ({} path), KV storage {} blocks of {} positions, instance {}",
                 range, config.numLayers(), precision, storage.blockCount(), KV_BLOCK_SIZE, description.getInstanceId());
         return new Running(grpc, metrics, service, checkpoint);
+    }
+
+    /** The port into {@code file} through a temporary file and a rename, so a reader never sees half of it. */
+    private static void writePortFile(Path file, int port) {
+        try {
+            Path partial = file.resolveSibling(file.getFileName() + ".partial");
+            Files.writeString(partial, Integer.toString(port));
+            Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write LLM_SHARD_PORT_FILE " + file + ": " + e.getMessage(), e);
+        }
     }
 
     public static void main(String[] args) throws Exception {

@@ -2,12 +2,10 @@ package dev.internvl.mesh.llm.shard;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -16,14 +14,17 @@ import java.util.concurrent.TimeUnit;
  * Layer shards as child processes of this JVM on loopback, one per layer range, each a {@link LayerShardMain}
  * on this JVM's classpath: the golden check and the benchmark run the sharded tier this way, and tests kill and
  * restart single shards. Output goes to {@code logDir}, created if missing.
+ *
+ * <p>Each shard first binds a port of its own choosing (port 0) and reports it through {@code LLM_SHARD_PORT_FILE}:
+ * a port chosen free here and bound by the child a second later can be taken by any other bind in between.
  */
 public final class LocalShards implements AutoCloseable {
     private final Path modelDir;
     private final int count;
     private final Map<String, String> extraEnvironment;
     private final Path logDir;
+    /** Each shard's gRPC port: 0 until it reports one, then kept for restarts. */
     private final int[] ports;
-    private final int[] metricsPorts;
     private final Process[] processes;
 
     private LocalShards(Path modelDir, int count, Map<String, String> extraEnvironment, Path logDir) {
@@ -31,15 +32,12 @@ public final class LocalShards implements AutoCloseable {
         this.count = count;
         this.extraEnvironment = Map.copyOf(extraEnvironment);
         this.logDir = logDir;
-        int[] free = freePorts(2 * count);
-        this.ports = Arrays.copyOf(free, count);
-        this.metricsPorts = Arrays.copyOfRange(free, count, 2 * count);
+        this.ports = new int[count];
         this.processes = new Process[count];
     }
 
     /**
-     * Starts {@code count} shards over {@code modelDir} (a balanced split) and returns once each has been started;
-     * the coordinator's connect waits for them to answer.
+     * Starts {@code count} shards over {@code modelDir} (a balanced split) and returns once each is serving.
      *
      * @param extraEnvironment more settings for every shard (MESH_PRECISION, LLM_KV_CACHE_BYTES, ...)
      */
@@ -53,6 +51,9 @@ public final class LocalShards implements AutoCloseable {
         try {
             for (int i = 0; i < count; i++) {
                 shards.startShard(i);
+            }
+            for (int i = 0; i < count; i++) {
+                shards.ports[i] = shards.awaitReportedPort(i);
             }
         } catch (RuntimeException e) {
             shards.close();
@@ -70,7 +71,10 @@ public final class LocalShards implements AutoCloseable {
         return out;
     }
 
-    /** Starts shard {@code index} (again, after {@link #kill}) on its port. */
+    /**
+     * Starts shard {@code index}; again after {@link #kill}, on the port it had, without waiting (the coordinator
+     * notices it coming back).
+     */
     public void startShard(int index) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // Every shard gets all the cores: the shards of a step mostly take turns (one pass moves through them in order).
@@ -82,9 +86,11 @@ public final class LocalShards implements AutoCloseable {
         env.put("LLM_SHARDS", Integer.toString(count));
         env.put("LLM_SHARD_INDEX", Integer.toString(index));
         env.put("LLM_SHARD_PORT", Integer.toString(ports[index]));
-        env.put("LLM_SHARD_METRICS_PORT", Integer.toString(metricsPorts[index]));
+        env.put("LLM_SHARD_METRICS_PORT", "0");
+        env.put("LLM_SHARD_PORT_FILE", portFile(index).toString());
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("shard-" + index + ".log").toFile()));
         try {
+            Files.deleteIfExists(portFile(index)); // a port reported by an earlier run of the shard is no news
             processes[index] = pb.start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start layer shard " + index + ": " + e.getMessage(), e);
@@ -121,27 +127,33 @@ public final class LocalShards implements AutoCloseable {
         }
     }
 
-    /** {@code n} distinct ports free now: each is held until all are chosen, so none is handed out twice. */
-    private static int[] freePorts(int n) {
-        List<ServerSocket> held = new ArrayList<>(n);
+    private Path portFile(int index) {
+        return logDir.resolve("shard-" + index + ".port");
+    }
+
+    /** The port shard {@code index} reports once serving; fails if it exits first or takes over five minutes. */
+    private int awaitReportedPort(int index) {
+        Path file = portFile(index);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
         try {
-            int[] ports = new int[n];
-            for (int i = 0; i < n; i++) {
-                ServerSocket s = new ServerSocket(0);
-                held.add(s);
-                ports[i] = s.getLocalPort();
+            while (!Files.exists(file)) {
+                Process p = processes[index];
+                if (!p.isAlive()) {
+                    throw new IllegalStateException("layer shard " + index + " exited with status " + p.exitValue()
+                            + " before serving; see " + logDir.resolve("shard-" + index + ".log"));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("layer shard " + index + " is not serving after 5 minutes; see "
+                            + logDir.resolve("shard-" + index + ".log"));
+                }
+                Thread.sleep(20);
             }
-            return ports;
+            return Integer.parseInt(Files.readString(file).trim());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } finally {
-            for (ServerSocket s : held) {
-                try {
-                    s.close();
-                } catch (IOException ignored) {
-                    // closing a socket that never accepted anything; nothing to recover
-                }
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for layer shard " + index, e);
         }
     }
 }
