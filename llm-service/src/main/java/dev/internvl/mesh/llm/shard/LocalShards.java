@@ -88,7 +88,7 @@ public final class LocalShards implements AutoCloseable {
         env.put("LLM_SHARD_PORT", Integer.toString(ports[index]));
         env.put("LLM_SHARD_METRICS_PORT", "0");
         env.put("LLM_SHARD_PORT_FILE", portFile(index).toString());
-        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("shard-" + index + ".log").toFile()));
+        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(logFile(index).toFile()));
         try {
             Files.deleteIfExists(portFile(index)); // a port reported by an earlier run of the shard is no news
             processes[index] = pb.start();
@@ -127,6 +127,10 @@ public final class LocalShards implements AutoCloseable {
         }
     }
 
+    private Path logFile(int index) {
+        return logDir.resolve("shard-" + index + ".log");
+    }
+
     private Path portFile(int index) {
         return logDir.resolve("shard-" + index + ".port");
     }
@@ -140,11 +144,11 @@ public final class LocalShards implements AutoCloseable {
                 Process p = processes[index];
                 if (!p.isAlive()) {
                     throw new IllegalStateException("layer shard " + index + " exited with status " + p.exitValue()
-                            + " before serving; see " + logDir.resolve("shard-" + index + ".log"));
+                            + " before serving; see " + logFile(index));
                 }
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("layer shard " + index + " is not serving after 5 minutes; see "
-                            + logDir.resolve("shard-" + index + ".log"));
+                            + logFile(index));
                 }
                 Thread.sleep(20);
             }
