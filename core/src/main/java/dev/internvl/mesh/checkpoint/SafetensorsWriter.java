@@ -107,7 +107,7 @@ public final class SafetensorsWriter {
         }
         byte[] headerBytes = json.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
         int padded = (headerBytes.length + 7) / 8 * 8;
-        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(path), 1 << 20)) {
+        try (OutputStream out = new AlignedChunks(Files.newOutputStream(path))) {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             out.write(headerBytes);
             for (int i = headerBytes.length; i < padded; i++) {
@@ -118,6 +118,64 @@ public final class SafetensorsWriter {
                 e.source().writeTo(counted);
                 if (counted.count != e.byteSize()) {
                     throw new IOException(e.name() + ": wrote " + counted.count + " bytes, expected " + e.byteSize());
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes the file in whole chunks at offsets that are multiples of the chunk size (the last chunk shorter), never
+     * in pieces as small as a caller's writes. The page cache keeps a freshly written file in folios no larger than,
+     * and aligned like, the writes that made it (ext4 and XFS, which cache files in large folios); after 2 MB-aligned
+     * writes of 2 MB or more a later memory mapping of the file gets 2 MB pages, and the weights stream past one TLB
+     * entry per 2 MB rather than per 4 KB. Measured on this project's 2-vCPU VM (Linux 6.18, ext4), the generated
+     * InternVL2_5-1B checkpoint: written through a 1 MB buffer it maps with 4 KB pages, written this way with 2 MB
+     * pages ({@code FilePmdMapped} in {@code /proc/self/smaps}), and decodes faster from the second: batch 1 (exact)
+     * by 9%, batch 4 by 7%, batch 16 (fast) by 4% (medians of 16 runs alternating between the two files).
+     */
+    private static final class AlignedChunks extends OutputStream {
+        private static final int CHUNK = 4 << 20;
+
+        private final OutputStream out;
+        private final byte[] chunk = new byte[CHUNK];
+        private int filled;
+
+        AlignedChunks(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            chunk[filled++] = (byte) b;
+            if (filled == CHUNK) {
+                drain();
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            while (len > 0) {
+                int n = Math.min(len, CHUNK - filled);
+                System.arraycopy(b, off, chunk, filled, n);
+                filled += n;
+                off += n;
+                len -= n;
+                if (filled == CHUNK) {
+                    drain();
+                }
+            }
+        }
+
+        private void drain() throws IOException {
+            out.write(chunk, 0, filled);
+            filled = 0;
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (out) {
+                if (filled > 0) {
+                    drain();
                 }
             }
         }

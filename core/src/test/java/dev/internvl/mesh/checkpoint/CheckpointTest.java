@@ -105,6 +105,42 @@ class CheckpointTest {
     }
 
     @Test
+    void writerKeepsEveryByteAcrossItsChunks() throws IOException {
+        // Tensors larger than the writer's 4 MB chunks, from sources that write single bytes and odd-sized pieces.
+        int bytes = 9 * (1 << 20) + 7;
+        SafetensorsWriter w = new SafetensorsWriter(Map.of());
+        w.add("a.bytewise", DType.U8, new long[]{bytes}, out -> {
+            for (int i = 0; i < bytes; i++) {
+                out.write(i * 31 + 7);
+            }
+        });
+        w.add("b.pieces", DType.U8, new long[]{bytes}, out -> {
+            byte[] piece = new byte[1_000_003];
+            for (int done = 0; done < bytes; ) {
+                int n = Math.min(piece.length, bytes - done);
+                for (int i = 0; i < n; i++) {
+                    piece[i] = (byte) ((done + i) * 17 + 3);
+                }
+                out.write(piece, 0, n);
+                done += n;
+            }
+        });
+        Path file = tmp.resolve("chunks.safetensors");
+        w.write(file);
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            byte[] a = f.tensor("a.bytewise").toByteArray();
+            byte[] b = f.tensor("b.pieces").toByteArray();
+            assertEquals(bytes, a.length);
+            assertEquals(bytes, b.length);
+            for (int i = 0; i < bytes; i++) {
+                if (a[i] != (byte) (i * 31 + 7) || b[i] != (byte) (i * 17 + 3)) {
+                    throw new AssertionError("byte " + i + " differs");
+                }
+            }
+        }
+    }
+
+    @Test
     void opensTensorsPastTwoGibibytesWithoutReadingThem() throws IOException {
         // A sparse 3 GiB file: mapping it costs nothing until pages are touched.
         Path file = tmp.resolve("big.safetensors");
