@@ -1,5 +1,7 @@
 package dev.internvl.mesh.llm.shard;
 
+import dev.internvl.mesh.engine.EngineJvm;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -78,8 +80,10 @@ public final class LocalShards implements AutoCloseable {
     public void startShard(int index) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // Every shard gets all the cores: the shards of a step mostly take turns (one pass moves through them in order).
-        ProcessBuilder pb = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-Xss2m", "-cp", System.getProperty("java.class.path"), LayerShardMain.class.getName());
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(EngineJvm.flags());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), LayerShardMain.class.getName()));
+        ProcessBuilder pb = new ProcessBuilder(command);
         Map<String, String> env = pb.environment();
         env.putAll(extraEnvironment);
         env.put("MODEL_DIR", modelDir.toString());

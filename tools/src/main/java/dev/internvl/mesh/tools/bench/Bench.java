@@ -8,6 +8,7 @@ import dev.internvl.mesh.checkpoint.WeightSchema;
 import dev.internvl.mesh.compute.ComputePool;
 import dev.internvl.mesh.compute.MatMul;
 import dev.internvl.mesh.compute.Precision;
+import dev.internvl.mesh.engine.EngineJvm;
 import dev.internvl.mesh.model.llm.KvBlockPool;
 import dev.internvl.mesh.model.llm.KvCacheFullException;
 import dev.internvl.mesh.model.llm.KvSequence;
@@ -374,8 +375,9 @@ public final class Bench {
     private void benchMemory(long kvBytes) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse("java");
         long heap = kvBytes + HEAP_HEADROOM; // the KV pool lives on the heap; the rest is per-step buffers
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-Xss2m", "-Xmx" + (heap >> 20) + "m",
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(EngineJvm.flags());
+        cmd.addAll(List.of("-Xmx" + (heap >> 20) + "m",
                 "-cp", System.getProperty("java.class.path"), MemoryCheck.class.getName(), dir.toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String result = null;
