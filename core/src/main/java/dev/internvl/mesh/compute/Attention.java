@@ -59,19 +59,20 @@ public final class Attention {
      * {@code q[qOff + r * d]}) over the first {@code keyCount} positions of a paged cache, read in place: a decode
      * step's handful of rows would spend more on packing the keys and values into panels than on the products.
      * Keys are feature-major within blocks of {@code blockSize} positions (feature f of position p at
-     * {@code keyAt(p) + f * blockSize}), values position-major ({@code d} values at {@code valueAt(p)}). Every score
-     * and output sums its terms in the order of {@link #attend}'s packed kernel (features in order, for head sizes up
-     * to {@link MatMul#KC}; keys in order, in blocks of {@code KC}), so a row gets the same bits on either path.
+     * {@code keyAt(p) + f * blockSize}), values position-major ({@code d} values at {@code valueAt(p)}, the
+     * positions of one block {@code valueStride} apart). Every score and output sums its terms in the order of
+     * {@link #attend}'s packed kernel (features in order, for head sizes up to {@link MatMul#KC}; keys in order, in
+     * blocks of {@code KC}), so a row gets the same bits on either path.
      */
     public static void attendOnePosition(float[] q, int qOff, int rows, int d, float[] keys, RowLocator keyAt,
-                                         int blockSize, float[] values, RowLocator valueAt, int keyCount, float scale,
-                                         float[] out, int outOff) {
+                                         int blockSize, float[] values, RowLocator valueAt, int valueStride,
+                                         int keyCount, float scale, float[] out, int outOff) {
         // Score rows padded to whole vectors: the last block's unused slots are scored too (a block always has
         // room for them) and ignored.
         int lds = MatMul.ceilDiv(keyCount, L) * L;
         float[] scores = scratch(rows * lds);
-        for (int r0 = 0; r0 < rows; r0 += 4) {
-            int n = Math.min(4, rows - r0);
+        for (int r0 = 0; r0 < rows; r0 += SCORE_ROWS) {
+            int n = Math.min(SCORE_ROWS, rows - r0);
             for (int p = 0; p < keyCount; ) {
                 int slot = p % blockSize;
                 int run = Math.min(blockSize - slot, keyCount - p);
@@ -92,19 +93,35 @@ public final class Attention {
                 p += run;
             }
         }
-        int[] valueOffsets = new int[keyCount]; // looked up once, not once per row
-        for (int p = 0; p < keyCount; p++) {
-            valueOffsets[p] = valueAt.offset(p);
+        int[] valueOffsets = new int[keyCount]; // looked up once a block, not once a position and row
+        for (int p = 0; p < keyCount; ) {
+            int run = Math.min(blockSize - p % blockSize, keyCount - p);
+            int at = valueAt.offset(p);
+            for (int j = 0; j < run; j++) {
+                valueOffsets[p + j] = at + j * valueStride;
+            }
+            p += run;
         }
         for (int r = 0; r < rows; r++) {
             softmax(scores, r * lds, keyCount, keyCount, scale);
-            weightedValues(scores, r * lds, keyCount, values, valueOffsets, d, out, outOff + r * d);
+        }
+        for (int r0 = 0; r0 < rows; r0 += VALUE_ROWS) {
+            weightedValues(scores, r0 * lds, lds, Math.min(VALUE_ROWS, rows - r0), keyCount, values, valueOffsets, d,
+                    out, outOff + r0 * d);
         }
     }
 
     /**
-     * Scores of up to four query rows (stride d from {@code qOff}; missing rows repeat the last, their results
-     * dropped) against L consecutive positions of one key block: {@code scores[sOff + r * lds + j]}.
+     * Query rows per pass over the keys: a key vector is loaded once for all of them, and their sums are that many
+     * independent FMA chains (a group of query heads sharing a KV head has 5 to 8 rows in InternVL 2.5's models).
+     */
+    private static final int SCORE_ROWS = 8;
+    /** Query rows per pass over the values: 4 rows of 4 vectors of output are 16 accumulators. */
+    private static final int VALUE_ROWS = 4;
+
+    /**
+     * Scores of up to {@link #SCORE_ROWS} query rows (stride d from {@code qOff}; missing rows repeat the last, their
+     * results dropped) against L consecutive positions of one key block: {@code scores[sOff + r * lds + j]}.
      */
     private static void scoreLanes(float[] q, int qOff, int d, int rows, float[] keys, int at, int blockSize,
                                    float[] scores, int sOff, int lds) {
@@ -112,14 +129,23 @@ public final class Attention {
         int q1 = rows > 1 ? q0 + d : q0;
         int q2 = rows > 2 ? q1 + d : q1;
         int q3 = rows > 3 ? q2 + d : q2;
-        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int q4 = rows > 4 ? q3 + d : q3;
+        int q5 = rows > 5 ? q4 + d : q4;
+        int q6 = rows > 6 ? q5 + d : q5;
+        int q7 = rows > 7 ? q6 + d : q6;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
         for (int f = 0; f < d; f++) {
             FloatVector k = FloatVector.fromArray(F, keys, at + f * blockSize);
             s0 = FloatVector.broadcast(F, q[q0 + f]).fma(k, s0);
             s1 = FloatVector.broadcast(F, q[q1 + f]).fma(k, s1);
             s2 = FloatVector.broadcast(F, q[q2 + f]).fma(k, s2);
             s3 = FloatVector.broadcast(F, q[q3 + f]).fma(k, s3);
+            s4 = FloatVector.broadcast(F, q[q4 + f]).fma(k, s4);
+            s5 = FloatVector.broadcast(F, q[q5 + f]).fma(k, s5);
+            s6 = FloatVector.broadcast(F, q[q6 + f]).fma(k, s6);
+            s7 = FloatVector.broadcast(F, q[q7 + f]).fma(k, s7);
         }
+        // One store per row there is (an array of the sums would box the vectors).
         s0.intoArray(scores, sOff);
         if (rows > 1) {
             s1.intoArray(scores, sOff + lds);
@@ -130,40 +156,100 @@ public final class Attention {
         if (rows > 3) {
             s3.intoArray(scores, sOff + 3 * lds);
         }
+        if (rows > 4) {
+            s4.intoArray(scores, sOff + 4 * lds);
+        }
+        if (rows > 5) {
+            s5.intoArray(scores, sOff + 5 * lds);
+        }
+        if (rows > 6) {
+            s6.intoArray(scores, sOff + 6 * lds);
+        }
+        if (rows > 7) {
+            s7.intoArray(scores, sOff + 7 * lds);
+        }
     }
 
     /**
-     * {@code out[outOff + c] = Σ_j p[pOff + j] · V[j][c]} for c < d, V's row j at {@code values[valueAt[j]]}, summed
-     * like the packed kernel's P · V.
+     * {@code out[outOff + r * d + c] = Σ_j p[pOff + r * lds + j] · V[j][c]} for c < d and up to {@link #VALUE_ROWS}
+     * rows r (missing rows repeat the last, their results dropped), V's row j at {@code values[valueAt[j]]}: each
+     * value vector is loaded once for all the rows. Every row sums like the packed kernel's P · V.
      */
-    private static void weightedValues(float[] p, int pOff, int keyCount, float[] values, int[] valueAt, int d,
-                                       float[] out, int outOff) {
-        Arrays.fill(out, outOff, outOff + d, 0f);
+    private static void weightedValues(float[] p, int pOff, int lds, int rows, int keyCount, float[] values,
+                                       int[] valueAt, int d, float[] out, int outOff) {
+        int p0 = pOff;
+        int p1 = rows > 1 ? p0 + lds : p0;
+        int p2 = rows > 2 ? p1 + lds : p1;
+        int p3 = rows > 3 ? p2 + lds : p2;
+        Arrays.fill(out, outOff, outOff + rows * d, 0f);
         for (int k0 = 0; k0 < keyCount; k0 += MatMul.KC) {
             int k1 = Math.min(keyCount, k0 + MatMul.KC);
             int c = 0;
             for (; c + 4 * L <= d; c += 4 * L) {
-                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+                FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+                FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+                FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
                 for (int j = k0; j < k1; j++) {
-                    FloatVector pj = FloatVector.broadcast(F, p[pOff + j]);
                     int v = valueAt[j] + c;
-                    a0 = pj.fma(FloatVector.fromArray(F, values, v), a0);
-                    a1 = pj.fma(FloatVector.fromArray(F, values, v + L), a1);
-                    a2 = pj.fma(FloatVector.fromArray(F, values, v + 2 * L), a2);
-                    a3 = pj.fma(FloatVector.fromArray(F, values, v + 3 * L), a3);
+                    FloatVector v0 = FloatVector.fromArray(F, values, v);
+                    FloatVector v1 = FloatVector.fromArray(F, values, v + L);
+                    FloatVector v2 = FloatVector.fromArray(F, values, v + 2 * L);
+                    FloatVector v3 = FloatVector.fromArray(F, values, v + 3 * L);
+                    FloatVector pj = FloatVector.broadcast(F, p[p0 + j]);
+                    a00 = pj.fma(v0, a00);
+                    a01 = pj.fma(v1, a01);
+                    a02 = pj.fma(v2, a02);
+                    a03 = pj.fma(v3, a03);
+                    pj = FloatVector.broadcast(F, p[p1 + j]);
+                    a10 = pj.fma(v0, a10);
+                    a11 = pj.fma(v1, a11);
+                    a12 = pj.fma(v2, a12);
+                    a13 = pj.fma(v3, a13);
+                    pj = FloatVector.broadcast(F, p[p2 + j]);
+                    a20 = pj.fma(v0, a20);
+                    a21 = pj.fma(v1, a21);
+                    a22 = pj.fma(v2, a22);
+                    a23 = pj.fma(v3, a23);
+                    pj = FloatVector.broadcast(F, p[p3 + j]);
+                    a30 = pj.fma(v0, a30);
+                    a31 = pj.fma(v1, a31);
+                    a32 = pj.fma(v2, a32);
+                    a33 = pj.fma(v3, a33);
                 }
+                // Spelled out: a helper taking the vectors, were C2 not to inline it, would box them (in the loop too).
                 int o = outOff + c;
-                FloatVector.fromArray(F, out, o).add(a0).intoArray(out, o);
-                FloatVector.fromArray(F, out, o + L).add(a1).intoArray(out, o + L);
-                FloatVector.fromArray(F, out, o + 2 * L).add(a2).intoArray(out, o + 2 * L);
-                FloatVector.fromArray(F, out, o + 3 * L).add(a3).intoArray(out, o + 3 * L);
+                FloatVector.fromArray(F, out, o).add(a00).intoArray(out, o);
+                FloatVector.fromArray(F, out, o + L).add(a01).intoArray(out, o + L);
+                FloatVector.fromArray(F, out, o + 2 * L).add(a02).intoArray(out, o + 2 * L);
+                FloatVector.fromArray(F, out, o + 3 * L).add(a03).intoArray(out, o + 3 * L);
+                if (rows > 1) {
+                    FloatVector.fromArray(F, out, o + d).add(a10).intoArray(out, o + d);
+                    FloatVector.fromArray(F, out, o + d + L).add(a11).intoArray(out, o + d + L);
+                    FloatVector.fromArray(F, out, o + d + 2 * L).add(a12).intoArray(out, o + d + 2 * L);
+                    FloatVector.fromArray(F, out, o + d + 3 * L).add(a13).intoArray(out, o + d + 3 * L);
+                }
+                if (rows > 2) {
+                    FloatVector.fromArray(F, out, o + 2 * d).add(a20).intoArray(out, o + 2 * d);
+                    FloatVector.fromArray(F, out, o + 2 * d + L).add(a21).intoArray(out, o + 2 * d + L);
+                    FloatVector.fromArray(F, out, o + 2 * d + 2 * L).add(a22).intoArray(out, o + 2 * d + 2 * L);
+                    FloatVector.fromArray(F, out, o + 2 * d + 3 * L).add(a23).intoArray(out, o + 2 * d + 3 * L);
+                }
+                if (rows > 3) {
+                    FloatVector.fromArray(F, out, o + 3 * d).add(a30).intoArray(out, o + 3 * d);
+                    FloatVector.fromArray(F, out, o + 3 * d + L).add(a31).intoArray(out, o + 3 * d + L);
+                    FloatVector.fromArray(F, out, o + 3 * d + 2 * L).add(a32).intoArray(out, o + 3 * d + 2 * L);
+                    FloatVector.fromArray(F, out, o + 3 * d + 3 * L).add(a33).intoArray(out, o + 3 * d + 3 * L);
+                }
             }
             for (; c < d; c++) {
-                float a = 0f;
-                for (int j = k0; j < k1; j++) {
-                    a = Math.fma(p[pOff + j], values[valueAt[j] + c], a);
+                for (int r = 0; r < rows; r++) {
+                    float a = 0f;
+                    for (int j = k0; j < k1; j++) {
+                        a = Math.fma(p[pOff + r * lds + j], values[valueAt[j] + c], a);
+                    }
+                    out[outOff + r * d + c] += a;
                 }
-                out[outOff + c] += a;
             }
         }
     }

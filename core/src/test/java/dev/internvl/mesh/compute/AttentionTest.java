@@ -60,7 +60,7 @@ class AttentionTest {
      * read in place, give the same bits as the packed path over the same keys and values.
      */
     @ParameterizedTest
-    @CsvSource({"7,96,64,16", "8,300,64,16", "3,37,12,5", "1,1,128,16", "5,530,16,4"})
+    @CsvSource({"7,96,64,16", "8,300,64,16", "3,37,12,5", "1,1,128,16", "5,530,16,4", "12,70,80,16", "6,20,20,8"})
     void onePositionOverPagedBlocksEqualsPackedPath(int rows, int keyCount, int d, int blockSize) {
         float[] q = Weights.randomArray(rows * d, 11L * rows + d);
         float[] k = Weights.randomArray(keyCount * d, 13L * keyCount + d); // [keyCount, d]
@@ -85,8 +85,8 @@ class AttentionTest {
         Attention.attend(POOL, q, 0, d, rows, new FloatRows(k, RowLocator.strided(0, d), keyCount, d),
                 new FloatColumns(v, RowLocator.strided(0, d), d, keyCount), keyCount, null, scale, packed, 0, d);
         float[] inPlace = new float[rows * d + 3];
-        Attention.attendOnePosition(q, 0, rows, d, pagedKeys, keyAt, blockSize, pagedValues, valueAt, keyCount, scale,
-                inPlace, 3);
+        Attention.attendOnePosition(q, 0, rows, d, pagedKeys, keyAt, blockSize, pagedValues, valueAt, d, keyCount,
+                scale, inPlace, 3);
         for (int i = 0; i < rows * d; i++) {
             assertEquals(Float.floatToRawIntBits(packed[i]), Float.floatToRawIntBits(inPlace[3 + i]), "value " + i);
         }

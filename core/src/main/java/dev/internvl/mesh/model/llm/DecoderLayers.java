@@ -245,7 +245,8 @@ public final class DecoderLayers implements LayerStack {
                 int at = first * qDim + g * group * d;
                 int bs = storage.blockSize();
                 Attention.attendOnePosition(q, at, group, d, keys, p -> storage.keyOffset(table, p) + g * d * bs, bs,
-                        values, p -> storage.valueOffset(table, p) + g * d, start + 1, attentionScale, out, at);
+                        values, p -> storage.valueOffset(table, p) + g * d, config.kvDim(), start + 1, attentionScale,
+                        out, at);
                 return;
             }
             int rows = Math.min(tile, count * group - r0);
