@@ -21,6 +21,11 @@ public final class Attention {
 
     private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[0]);
 
+    /** Lines of the next key block read ahead of scoring it (see {@link #touchBlock}). */
+    private static final int TOUCH_LINES = 4;
+    /** Where the read-ahead values go; nothing reads it. */
+    private static float touchedSum;
+
     private Attention() {
     }
 
@@ -71,12 +76,16 @@ public final class Attention {
         // room for them) and ignored.
         int lds = MatMul.ceilDiv(keyCount, L) * L;
         float[] scores = scratch(rows * lds);
+        float touched = 0;
         for (int r0 = 0; r0 < rows; r0 += SCORE_ROWS) {
             int n = Math.min(SCORE_ROWS, rows - r0);
             for (int p = 0; p < keyCount; ) {
                 int slot = p % blockSize;
                 int run = Math.min(blockSize - slot, keyCount - p);
                 int at = keyAt.offset(p);
+                if (p + run < keyCount) {
+                    touched += touchBlock(keys, keyAt.offset(p + run), blockSize, d);
+                }
                 int j = 0;
                 for (; j < run && slot + j + L <= blockSize; j += L) {
                     scoreLanes(q, qOff + r0 * d, d, n, keys, at + j, blockSize, scores, r0 * lds + p + j, lds);
@@ -93,6 +102,7 @@ public final class Attention {
                 p += run;
             }
         }
+        touchedSum = touched; // stored, so the JIT keeps the reads
         int[] valueOffsets = new int[keyCount]; // looked up once a block, not once a position and row
         for (int p = 0; p < keyCount; ) {
             int run = Math.min(blockSize - p % blockSize, keyCount - p);
@@ -109,6 +119,21 @@ public final class Attention {
             weightedValues(scores, r0 * lds, lds, Math.min(VALUE_ROWS, rows - r0), keyCount, values, valueOffsets, d,
                     out, outOff + r0 * d);
         }
+    }
+
+    /**
+     * Reads the first {@link #TOUCH_LINES} features of the key block at {@code at}, one cache line each at 16
+     * positions a block, so that the memory system is already fetching the block while the one before is scored:
+     * the blocks of a paged cache lie anywhere, and the hardware prefetcher only follows a block after missing on
+     * it (Java has no prefetch instruction). Decode of 4 sequences after 3328-token prompts: +4.6% and +6.7% (medians
+     * of two runs alternating with and without, one process each).
+     */
+    private static float touchBlock(float[] keys, int at, int blockSize, int d) {
+        float sum = 0f;
+        for (int f = 0; f < Math.min(TOUCH_LINES, d); f++) {
+            sum += keys[at + f * blockSize];
+        }
+        return sum;
     }
 
     /**
