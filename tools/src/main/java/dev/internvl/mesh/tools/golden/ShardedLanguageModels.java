@@ -7,7 +7,7 @@ import dev.internvl.mesh.llm.shard.LocalShards;
 import dev.internvl.mesh.llm.shard.ShardedLayers;
 import dev.internvl.mesh.model.llm.Qwen2Model;
 import dev.internvl.mesh.proto.v1.DType;
-import io.grpc.InsecureChannelCredentials;
+import dev.internvl.mesh.serving.MeshTls;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -42,7 +42,7 @@ public final class ShardedLanguageModels implements LanguageModels {
         if (!checkpoint.dir().equals(current)) {
             close();
             processes = LocalShards.start(checkpoint.dir(), shards, Map.of("MESH_PRECISION", "exact", "LLM_KV_CACHE_BYTES", "64m"), logDir);
-            layers = ShardedLayers.connect(processes.addresses(), InsecureChannelCredentials.create(), checkpoint.config().llm(),
+            layers = ShardedLayers.connect(processes.addresses(), MeshTls.plaintext().channelCredentials(), checkpoint.config().llm(),
                     Precision.EXACT, DType.DTYPE_F32, shards, Duration.ofSeconds(60), Duration.ofMinutes(2), Duration.ofSeconds(1));
             current = checkpoint.dir();
         }
