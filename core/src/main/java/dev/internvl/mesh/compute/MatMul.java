@@ -88,12 +88,13 @@ public final class MatMul {
         boolean fast = precision == Precision.FAST;
         if (w instanceof WeightMatrix wm) {
             if (usesRowDot(precision, rows, wm)) {
-                RowDotProduct.product(pool, x, xOff, ldx, rows, List.of(new RowDotProduct.Target(wm, bias, y, yOff, ldy)),
+                RowDotProduct.product(pool, x, xOff, ldx, rows, List.of(new ProductTarget(wm, bias, y, yOff, ldy)),
                         accumulate, fast);
                 return;
             }
-            if (fast && NativeBf16Gemm.supports(wm)) {
-                NativeBf16Gemm.product(pool, x, xOff, ldx, rows, wm, bias, y, yOff, ldy, accumulate);
+            if (usesNative(precision, rows, wm)) {
+                NativeBf16Gemm.product(pool, x, xOff, ldx, rows, List.of(new ProductTarget(wm, bias, y, yOff, ldy)),
+                        accumulate);
                 return;
             }
         }
@@ -112,27 +113,34 @@ public final class MatMul {
 
     /**
      * {@code ys[i][rows, outDim_i] = x[rows, inDim] · W_iᵀ + biases[i]} for weights that share their input (a
-     * layer's q, k and v projections), all contiguous; a bias may be null. For few rows the products run as one job
-     * of the pool, so they cost one hand-off between threads, not one each.
+     * layer's q, k and v projections), all contiguous; a bias may be null. On the row-dot kernel and the native
+     * GEMM the products run as one job of the pool, so they cost one hand-off between threads, not one each.
      */
     public static void linear(ComputePool pool, Precision precision, float[] x, int rows, List<WeightMatrix> ws,
                               List<float[]> biases, List<float[]> ys) {
         if (rows <= 0) {
             return;
         }
-        if (!ws.stream().allMatch(w -> usesRowDot(precision, rows, w))) {
+        boolean rowDot = ws.stream().allMatch(w -> usesRowDot(precision, rows, w));
+        boolean nativeGemm = !rowDot && ws.stream().allMatch(w -> usesNative(precision, rows, w));
+        if (!rowDot && !nativeGemm) {
             for (int i = 0; i < ws.size(); i++) {
                 linear(pool, precision, x, rows, ws.get(i), biases.get(i), ys.get(i));
             }
             return;
         }
-        List<RowDotProduct.Target> targets = new ArrayList<>(ws.size());
+        List<ProductTarget> targets = new ArrayList<>(ws.size());
         for (int i = 0; i < ws.size(); i++) {
             WeightMatrix w = ws.get(i);
             checkBias(biases.get(i), w.outDim());
-            targets.add(new RowDotProduct.Target(w, biases.get(i), ys.get(i), 0, w.outDim()));
+            targets.add(new ProductTarget(w, biases.get(i), ys.get(i), 0, w.outDim()));
         }
-        RowDotProduct.product(pool, x, 0, ws.getFirst().inDim(), rows, targets, false, precision == Precision.FAST);
+        int k = ws.getFirst().inDim();
+        if (rowDot) {
+            RowDotProduct.product(pool, x, 0, k, rows, targets, false, precision == Precision.FAST);
+        } else {
+            NativeBf16Gemm.product(pool, x, 0, k, rows, targets, false);
+        }
     }
 
     /**
@@ -157,10 +165,12 @@ public final class MatMul {
      * on the fast path from {@link #NATIVE_MIN_ROWS} rows where the native BF16 GEMM takes them.
      */
     private static boolean usesRowDot(Precision precision, int rows, WeightMatrix w) {
-        if (precision == Precision.FAST && rows >= NATIVE_MIN_ROWS && NativeBf16Gemm.supports(w)) {
-            return false;
-        }
-        return rows <= ROW_DOT_MAX_ROWS;
+        return !usesNative(precision, rows, w) && rows <= ROW_DOT_MAX_ROWS;
+    }
+
+    /** Whether a product with {@code w} runs on {@link NativeBf16Gemm}: the fast path from {@link #NATIVE_MIN_ROWS} rows. */
+    private static boolean usesNative(Precision precision, int rows, WeightMatrix w) {
+        return precision == Precision.FAST && rows >= NATIVE_MIN_ROWS && NativeBf16Gemm.supports(w);
     }
 
     private static void checkBias(float[] bias, int n) {

@@ -25,6 +25,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -65,23 +66,32 @@ final class NativeBf16Gemm {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
 
+    /** Output columns per oneDNN call come in whole panels of its kernels, at least two (k and v are one call each). */
+    private static final int PANEL = 64;
+    private static final int MIN_SLICE = 2 * PANEL;
+
     private static final Dnnl DNNL = Dnnl.load();
-    /** The calling thread's native buffers for BF16 x and fp32 y, reused across calls (decode makes many). */
+    /** A thread's native buffers for BF16 x (as caller) and fp32 y (as a task), reused across calls. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private static final class Scratch {
-        MemorySegment src = MemorySegment.NULL;
-        MemorySegment dst = MemorySegment.NULL;
+        private MemorySegment source = MemorySegment.NULL;
+        private MemorySegment output = MemorySegment.NULL;
 
-        /** This scratch with at least the given sizes, from an automatic arena (any pool thread may touch it). */
-        Scratch fit(long srcBytes, long dstBytes) {
-            if (src.byteSize() < srcBytes) {
-                src = Arena.ofAuto().allocate(srcBytes, 64);
+        /** At least {@code bytes} for a call's BF16 x, which the pool's threads read (an automatic arena). */
+        MemorySegment source(long bytes) {
+            if (source.byteSize() < bytes) {
+                source = Arena.ofAuto().allocate(bytes, 64);
             }
-            if (dst.byteSize() < dstBytes) {
-                dst = Arena.ofAuto().allocate(dstBytes, 64);
+            return source;
+        }
+
+        /** At least {@code bytes} for a task's fp32 output, before it is stored into y. */
+        MemorySegment output(long bytes) {
+            if (output.byteSize() < bytes) {
+                output = Arena.ofAuto().allocate(bytes, 64);
             }
-            return this;
+            return output;
         }
     }
 
@@ -98,35 +108,44 @@ final class NativeBf16Gemm {
         return DNNL != null;
     }
 
-    /** As {@link MatMul#matmul}: {@code y (+)= bf16(x) · Wᵀ + bias}. */
-    static void product(ComputePool pool, float[] x, int xOff, int ldx, int rows, WeightMatrix w, float[] bias,
-                        float[] y, int yOff, int ldy, boolean accumulate) {
-        int n = w.outDim();
-        int k = w.inDim();
+    /**
+     * {@code y (+)= bf16(x) · Wᵀ + bias} for every target, all with the same x, as {@link MatMul#matmul}: x is
+     * converted once, and all targets' column slices run as one job of the pool, each task storing its own columns,
+     * so a layer's q, k and v cost one hand-off (a decode batch's step makes about 100 such calls).
+     */
+    static void product(ComputePool pool, float[] x, int xOff, int ldx, int rows, List<ProductTarget> targets,
+                        boolean accumulate) {
+        int k = ProductTarget.sharedInDim(targets);
         int threads = pool.availableParallelism();
-        Scratch scratch = SCRATCH.get().fit((long) rows * k * 2, (long) rows * n * 4);
-        MemorySegment src = scratch.src;
-        MemorySegment dst = scratch.dst;
-        // The conversions on each side are split over the pool only when large (prefill); a decode batch's few
-        // rows are converted inline, without a hand-off.
+        // Each target in column slices of whole panels, about one per thread.
+        int[] slice = new int[targets.size()];
+        int[] firstTask = new int[targets.size() + 1];
+        for (int i = 0; i < targets.size(); i++) {
+            int n = targets.get(i).w().outDim();
+            slice[i] = Math.max(MIN_SLICE, MatMul.ceilDiv(MatMul.ceilDiv(n, threads), PANEL) * PANEL);
+            firstTask[i + 1] = firstTask[i] + MatMul.ceilDiv(n, slice[i]);
+        }
+        MemorySegment src = SCRATCH.get().source((long) rows * k * 2);
+        // The conversion is split over the pool only when large (prefill); a decode batch's few rows are
+        // converted inline, without a hand-off.
         int inRows = rowsPerTask(rows, k, threads);
         pool.parallelFor(MatMul.ceilDiv(rows, inRows), task -> {
             for (int m = task * inRows; m < Math.min(rows, (task + 1) * inRows); m++) {
                 toBf16(x, xOff + m * ldx, k, src, (long) m * k * 2);
             }
         });
-        // Column slices of whole 64-column panels, one per thread.
-        int slice = MatMul.ceilDiv(MatMul.ceilDiv(n, threads), 64) * 64;
-        pool.parallelFor(MatMul.ceilDiv(n, slice), t -> {
-            int n0 = t * slice;
-            int count = Math.min(slice, n - n0);
-            DNNL.execute(rows, k, count, n, src, w.data().asSlice((long) n0 * k * 2, (long) count * k * 2),
-                    dst.asSlice((long) n0 * 4));
-        });
-        int outRows = rowsPerTask(rows, n, threads);
-        pool.parallelFor(MatMul.ceilDiv(rows, outRows), task -> {
-            for (int m = task * outRows; m < Math.min(rows, (task + 1) * outRows); m++) {
-                storeRow(dst, (long) m * n * 4, n, bias, y, yOff + m * ldy, accumulate);
+        pool.parallelFor(firstTask[targets.size()], task -> {
+            int i = 0;
+            while (task >= firstTask[i + 1]) {
+                i++;
+            }
+            ProductTarget t = targets.get(i);
+            int n0 = (task - firstTask[i]) * slice[i];
+            int count = Math.min(slice[i], t.w().outDim() - n0);
+            MemorySegment dst = SCRATCH.get().output((long) rows * count * 4);
+            DNNL.execute(rows, k, count, src, t.w().data().asSlice((long) n0 * k * 2, (long) count * k * 2), dst);
+            for (int m = 0; m < rows; m++) {
+                store(dst, (long) m * count * 4, count, t.bias(), n0, t.y(), t.yOff() + m * t.ldy() + n0, accumulate);
             }
         });
     }
@@ -151,20 +170,25 @@ final class NativeBf16Gemm {
         }
     }
 
-    private static void storeRow(MemorySegment dst, long at, int n, float[] bias, float[] y, int yOff, boolean accumulate) {
+    /**
+     * {@code y[yOff + j] (+)= dst[j] + bias[biasOff + j]} for {@code count} fp32 values of dst from byte offset
+     * {@code at}; {@code bias} may be null.
+     */
+    private static void store(MemorySegment dst, long at, int count, float[] bias, int biasOff, float[] y, int yOff,
+                              boolean accumulate) {
         int j = 0;
-        for (int bound = F.loopBound(n); j < bound; j += F.length()) {
+        for (int bound = F.loopBound(count); j < bound; j += F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(F, dst, at + 4L * j, ByteOrder.nativeOrder());
             if (bias != null) {
-                v = v.add(FloatVector.fromArray(F, bias, j));
+                v = v.add(FloatVector.fromArray(F, bias, biasOff + j));
             }
             if (accumulate) {
                 v = v.add(FloatVector.fromArray(F, y, yOff + j));
             }
             v.intoArray(y, yOff + j);
         }
-        for (; j < n; j++) {
-            float v = dst.get(ValueLayout.JAVA_FLOAT, at + 4L * j) + (bias != null ? bias[j] : 0f);
+        for (; j < count; j++) {
+            float v = dst.get(ValueLayout.JAVA_FLOAT, at + 4L * j) + (bias != null ? bias[biasOff + j] : 0f);
             y[yOff + j] = accumulate ? y[yOff + j] + v : v;
         }
     }
@@ -175,7 +199,7 @@ final class NativeBf16Gemm {
         private final MethodHandle matmulDescCreate;
         private final MethodHandle primitiveCreate;
         private final MethodHandle memoryCreate;
-        private final MethodHandle memoryDestroy;
+        private final MethodHandle setDataHandle;
         private final MethodHandle execute;
         private final MethodHandle streamCreate;
         private final MethodHandle streamWait;
@@ -200,10 +224,15 @@ final class NativeBf16Gemm {
             }
         }
 
-        private record Shape(int rows, int k, int count, int n) {
+        private record Shape(int rows, int k, int count) {
         }
 
-        private record Primitive(MemorySegment primitive, MemorySegment src, MemorySegment weights, MemorySegment dst) {
+        /**
+         * A primitive with its memory objects and execution arguments, made once: each call only points the memory
+         * objects at its data (a decode step makes about 100 calls per thread).
+         */
+        private record Primitive(MemorySegment primitive, MemorySegment src, MemorySegment weights, MemorySegment dst,
+                                 MemorySegment args) {
         }
 
         private Dnnl(SymbolLookup dnnl, SymbolLookup gomp) throws Throwable {
@@ -216,7 +245,8 @@ final class NativeBf16Gemm {
                     FunctionDescriptor.of(i, a, a, a, a, a, a, a));
             primitiveCreate = linker.downcallHandle(dnnl.findOrThrow("dnnl_primitive_create"), FunctionDescriptor.of(i, a, a));
             memoryCreate = linker.downcallHandle(dnnl.findOrThrow("dnnl_memory_create"), FunctionDescriptor.of(i, a, a, a, a));
-            memoryDestroy = linker.downcallHandle(dnnl.findOrThrow("dnnl_memory_destroy"), FunctionDescriptor.of(i, a));
+            setDataHandle = linker.downcallHandle(dnnl.findOrThrow("dnnl_memory_set_data_handle"),
+                    FunctionDescriptor.of(i, a, a));
             execute = linker.downcallHandle(dnnl.findOrThrow("dnnl_primitive_execute"), FunctionDescriptor.of(i, a, a, i, a));
             streamCreate = linker.downcallHandle(dnnl.findOrThrow("dnnl_stream_create"), FunctionDescriptor.of(i, a, a, i));
             streamWait = linker.downcallHandle(dnnl.findOrThrow("dnnl_stream_wait"), FunctionDescriptor.of(i, a));
@@ -283,23 +313,16 @@ final class NativeBf16Gemm {
             return dir;
         }
 
-        /** {@code dst[rows, count] (ld n) = src[rows, k] · w[count, k]ᵀ} on the calling thread. */
-        void execute(int rows, int k, int count, int n, MemorySegment src, MemorySegment weights, MemorySegment dst) {
+        /** {@code dst[rows, count] = src[rows, k] · w[count, k]ᵀ} on the calling thread. */
+        void execute(int rows, int k, int count, MemorySegment src, MemorySegment weights, MemorySegment dst) {
             PerThread mine = perThread.get();
-            Primitive p = mine.primitives.computeIfAbsent(new Shape(rows, k, count, n), key -> create(rows, k, count, n));
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment srcMemory = memory(arena, p.src(), src);
-                MemorySegment weightMemory = memory(arena, p.weights(), weights);
-                MemorySegment dstMemory = memory(arena, p.dst(), dst);
-                MemorySegment args = arena.allocate(EXEC_ARG, 3);
-                setArg(args, 0, ARG_SRC, srcMemory);
-                setArg(args, 1, ARG_WEIGHTS, weightMemory);
-                setArg(args, 2, ARG_DST, dstMemory);
-                check((int) execute.invokeExact(p.primitive(), mine.stream, 3, args), "dnnl_primitive_execute");
+            Primitive p = mine.primitives.computeIfAbsent(new Shape(rows, k, count), key -> create(rows, k, count));
+            try {
+                check((int) setDataHandle.invokeExact(p.src(), src), "dnnl_memory_set_data_handle");
+                check((int) setDataHandle.invokeExact(p.weights(), weights), "dnnl_memory_set_data_handle");
+                check((int) setDataHandle.invokeExact(p.dst(), dst), "dnnl_memory_set_data_handle");
+                check((int) execute.invokeExact(p.primitive(), mine.stream, 3, p.args()), "dnnl_primitive_execute");
                 check((int) streamWait.invokeExact(mine.stream), "dnnl_stream_wait");
-                for (MemorySegment m : new MemorySegment[]{srcMemory, weightMemory, dstMemory}) {
-                    check((int) memoryDestroy.invokeExact(m), "dnnl_memory_destroy");
-                }
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable e) {
@@ -307,18 +330,26 @@ final class NativeBf16Gemm {
             }
         }
 
-        private Primitive create(int rows, int k, int count, int n) {
+        private Primitive create(int rows, int k, int count) {
             try {
                 Arena arena = Arena.global();
                 MemorySegment src = desc(arena, rows, k, DNNL_BF16, k, 1);
                 MemorySegment weights = desc(arena, k, count, DNNL_BF16, 1, k);
-                MemorySegment dst = desc(arena, rows, count, DNNL_F32, n, 1);
+                MemorySegment dst = desc(arena, rows, count, DNNL_F32, count, 1);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 check((int) matmulDescCreate.invokeExact(out, engine, src, weights, MemorySegment.NULL, dst,
                         MemorySegment.NULL), "dnnl_matmul_primitive_desc_create");
                 MemorySegment descriptor = out.get(ValueLayout.ADDRESS, 0);
                 check((int) primitiveCreate.invokeExact(out, descriptor), "dnnl_primitive_create");
-                return new Primitive(out.get(ValueLayout.ADDRESS, 0), src, weights, dst);
+                MemorySegment primitive = out.get(ValueLayout.ADDRESS, 0);
+                MemorySegment srcMemory = memory(arena, src);
+                MemorySegment weightMemory = memory(arena, weights);
+                MemorySegment dstMemory = memory(arena, dst);
+                MemorySegment args = arena.allocate(EXEC_ARG, 3);
+                setArg(args, 0, ARG_SRC, srcMemory);
+                setArg(args, 1, ARG_WEIGHTS, weightMemory);
+                setArg(args, 2, ARG_DST, dstMemory);
+                return new Primitive(primitive, srcMemory, weightMemory, dstMemory, args);
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable e) {
@@ -335,9 +366,10 @@ final class NativeBf16Gemm {
             return out.get(ValueLayout.ADDRESS, 0);
         }
 
-        private MemorySegment memory(Arena arena, MemorySegment desc, MemorySegment data) throws Throwable {
+        /** A memory object for {@code desc} with no data yet ({@code DNNL_MEMORY_NONE}); calls set its handle. */
+        private MemorySegment memory(Arena arena, MemorySegment desc) throws Throwable {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            check((int) memoryCreate.invokeExact(out, desc, engine, data), "dnnl_memory_create");
+            check((int) memoryCreate.invokeExact(out, desc, engine, MemorySegment.NULL), "dnnl_memory_create");
             return out.get(ValueLayout.ADDRESS, 0);
         }
 

@@ -67,30 +67,23 @@ final class RowDotProduct {
     private RowDotProduct() {
     }
 
-    /** One product of a call: its weights, bias (or null) and output rows {@code y[yOff + m * ldy]}. */
-    record Target(WeightMatrix w, float[] bias, float[] y, int yOff, int ldy) {
-    }
-
     /**
      * {@code y (+)= x · Wᵀ + bias} for every target, all with the same x (and so the same inDim), in one job of the
      * pool: the products of a layer that share an input (q, k and v; gate and up) cost one hand-off, not one each.
      *
      * @param roundToBf16 round x to BF16 before the products (the fast path's activations)
      */
-    static void product(ComputePool pool, float[] x, int xOff, int ldx, int rows, List<Target> targets,
+    static void product(ComputePool pool, float[] x, int xOff, int ldx, int rows, List<ProductTarget> targets,
                         boolean accumulate, boolean roundToBf16) {
-        int k = targets.getFirst().w().inDim();
+        ProductTarget.sharedInDim(targets);
         int totalRows = 0;
-        for (Target t : targets) {
-            if (t.w().inDim() != k) {
-                throw new IllegalArgumentException("products sharing x need one inDim: " + k + " and " + t.w().inDim());
-            }
+        for (ProductTarget t : targets) {
             totalRows += t.w().outDim();
         }
         // x in each layout the targets use (BF16 pairs or plain), made once.
         float[] paired = null;
         float[] plain = null;
-        for (Target t : targets) {
+        for (ProductTarget t : targets) {
             if (t.w().pairedLayout() && paired == null) {
                 paired = arrange(x, xOff, ldx, rows, t.w(), roundToBf16);
             } else if (!t.w().pairedLayout() && plain == null) {
@@ -113,7 +106,7 @@ final class RowDotProduct {
             while (task >= firstTask[i + 1]) {
                 i++;
             }
-            Target t = targets.get(i);
+            ProductTarget t = targets.get(i);
             int chunks = MatMul.ceilDiv(t.w().outDim(), chunkRows);
             int local = task - firstTask[i];
             int n0 = (local % chunks) * chunkRows;
@@ -125,7 +118,7 @@ final class RowDotProduct {
     }
 
     /** Output rows {@code [n0, n1)} of {@code t} for x rows {@code [m0, m1)} of {@code rows}, x arranged in xs. */
-    private static void productRows(Target t, float[] xs, int rows, int n0, int n1, int m0, int m1,
+    private static void productRows(ProductTarget t, float[] xs, int rows, int n0, int n1, int m0, int m1,
                                     boolean accumulate) {
         WeightMatrix w = t.w();
         float[] bias = t.bias();

@@ -87,16 +87,20 @@ class MatMulTest {
         }
     }
 
-    /** Products sharing x in one job give the same bits as one call each, on both paths. */
-    @ParameterizedTest(name = "{0} rows, {1}")
+    /**
+     * Products sharing x in one job give the same bits as one call each, on both paths: BF16 weights only (on the
+     * fast path from {@code NATIVE_MIN_ROWS} rows, one native job; 200 outputs make two column slices) and mixed
+     * with F32 weights.
+     */
+    @ParameterizedTest(name = "{0} rows, {1}, F32 among them: {2}")
     @MethodSource("sharedInputCases")
-    void sharedInputProductsEqualSeparateCalls(int m, Precision precision) {
+    void sharedInputProductsEqualSeparateCalls(int m, Precision precision, boolean mixed) {
         int k = 96;
-        List<WeightMatrix> ws = List.of(Weights.random(DType.BF16, 70, k, 1).matrix,
-                Weights.random(DType.BF16, 9, k, 2).matrix, Weights.random(DType.F32, 33, k, 3).matrix);
-        List<float[]> biases = java.util.Arrays.asList(Weights.randomArray(70, 4), null, Weights.randomArray(33, 5));
+        List<WeightMatrix> ws = List.of(Weights.random(DType.BF16, 200, k, 1).matrix,
+                Weights.random(DType.BF16, 9, k, 2).matrix, Weights.random(mixed ? DType.F32 : DType.BF16, 33, k, 3).matrix);
+        List<float[]> biases = java.util.Arrays.asList(Weights.randomArray(200, 4), null, Weights.randomArray(33, 5));
         float[] x = Weights.randomArray(m * k, 6);
-        List<float[]> together = List.of(new float[m * 70], new float[m * 9], new float[m * 33]);
+        List<float[]> together = List.of(new float[m * 200], new float[m * 9], new float[m * 33]);
         MatMul.linear(TWO, precision, x, m, ws, biases, together);
         for (int i = 0; i < ws.size(); i++) {
             float[] alone = new float[m * ws.get(i).outDim()];
@@ -138,7 +142,8 @@ class MatMulTest {
         List<Arguments> out = new ArrayList<>();
         for (int m : new int[]{1, 3, 16, 60}) {
             for (Precision p : Precision.values()) {
-                out.add(Arguments.of(m, p));
+                out.add(Arguments.of(m, p, false));
+                out.add(Arguments.of(m, p, true));
             }
         }
         return out.stream();
