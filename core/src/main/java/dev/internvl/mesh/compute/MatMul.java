@@ -88,12 +88,12 @@ public final class MatMul {
         boolean fast = precision == Precision.FAST;
         if (w instanceof WeightMatrix wm) {
             if (usesRowDot(precision, rows, wm)) {
-                RowDotProduct.product(pool, x, xOff, ldx, rows, List.of(new ProductTarget(wm, bias, y, yOff, ldy)),
+                RowDotProduct.product(pool, x, xOff, ldx, rows, List.of(ProductTarget.strided(wm, bias, y, yOff, ldy, rows)),
                         accumulate, fast);
                 return;
             }
             if (usesNative(precision, rows, wm)) {
-                NativeBf16Gemm.product(pool, x, xOff, ldx, rows, List.of(new ProductTarget(wm, bias, y, yOff, ldy)),
+                NativeBf16Gemm.product(pool, x, xOff, ldx, rows, List.of(ProductTarget.strided(wm, bias, y, yOff, ldy, rows)),
                         accumulate);
                 return;
             }
@@ -133,13 +133,43 @@ public final class MatMul {
         for (int i = 0; i < ws.size(); i++) {
             WeightMatrix w = ws.get(i);
             checkBias(biases.get(i), w.outDim());
-            targets.add(new ProductTarget(w, biases.get(i), ys.get(i), 0, w.outDim()));
+            targets.add(ProductTarget.strided(w, biases.get(i), ys.get(i), 0, w.outDim(), rows));
         }
         int k = ws.getFirst().inDim();
         if (rowDot) {
             RowDotProduct.product(pool, x, 0, k, rows, targets, false, precision == Precision.FAST);
         } else {
             NativeBf16Gemm.product(pool, x, 0, k, rows, targets, false);
+        }
+    }
+
+    /**
+     * {@code x[rows, inDim] · Wᵀ + bias} with each output row in a place of its own: row m's {@code outDim} values
+     * go to {@code rowArrays[m]} from {@code rowStarts[m]} (each sequence's logits in its own array, not copied out
+     * of one large product).
+     */
+    public static void linearRows(ComputePool pool, Precision precision, float[] x, int rows, WeightMatrix w,
+                                  float[] bias, float[][] rowArrays, int[] rowStarts) {
+        checkBias(bias, w.outDim());
+        if (rowArrays.length != rows || rowStarts.length != rows) {
+            throw new IllegalArgumentException(rows + " rows need as many output places, got " + rowArrays.length
+                    + " arrays and " + rowStarts.length + " starts");
+        }
+        if (rows <= 0) {
+            return;
+        }
+        List<ProductTarget> target = List.of(new ProductTarget(w, bias, rowArrays, rowStarts));
+        if (usesRowDot(precision, rows, w)) {
+            RowDotProduct.product(pool, x, 0, w.inDim(), rows, target, false, precision == Precision.FAST);
+        } else if (usesNative(precision, rows, w)) {
+            NativeBf16Gemm.product(pool, x, 0, w.inDim(), rows, target, false);
+        } else { // the packed kernel writes one contiguous y
+            int n = w.outDim();
+            float[] y = new float[rows * n];
+            linear(pool, precision, x, rows, w, bias, y);
+            for (int m = 0; m < rows; m++) {
+                System.arraycopy(y, m * n, rowArrays[m], rowStarts[m], n);
+            }
         }
     }
 

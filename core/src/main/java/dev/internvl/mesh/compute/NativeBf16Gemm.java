@@ -145,7 +145,8 @@ final class NativeBf16Gemm {
             MemorySegment dst = SCRATCH.get().output((long) rows * count * 4);
             DNNL.execute(rows, k, count, src, t.w().data().asSlice((long) n0 * k * 2, (long) count * k * 2), dst);
             for (int m = 0; m < rows; m++) {
-                store(dst, (long) m * count * 4, count, t.bias(), n0, t.y(), t.yOff() + m * t.ldy() + n0, accumulate);
+                store(dst, (long) m * count * 4, count, t.bias(), n0, t.rowArrays()[m], t.rowStarts()[m] + n0,
+                        accumulate);
             }
         });
     }

@@ -122,9 +122,6 @@ final class RowDotProduct {
                                     boolean accumulate) {
         WeightMatrix w = t.w();
         float[] bias = t.bias();
-        float[] y = t.y();
-        int yOff = t.yOff();
-        int ldy = t.ldy();
         int kPad = w.dotRowLength();
         // BF16 rows widened in registers for up to four x rows (memory-bound: no buffer round trip); for more,
         // widened once into an fp32 buffer that all x rows share (measured 15% faster at 16 rows).
@@ -139,11 +136,11 @@ final class RowDotProduct {
             int half = (n1 - n0) / 2;
             for (int r = n0; r < n0 + half; r++) {
                 bf16Dots1x2(w.data(), r * rb, (r + half) * rb, kPad, xs, sums);
-                store(sums[0], bias, y, yOff, r, accumulate);
-                store(sums[1], bias, y, yOff, r + half, accumulate);
+                store(sums[0], bias, t, m0, r, accumulate);
+                store(sums[1], bias, t, m0, r + half, accumulate);
             }
             if ((n1 - n0) % 2 == 1) {
-                store(bf16Dot(w.data(), (n1 - 1) * rb, kPad, xs), bias, y, yOff, n1 - 1, accumulate);
+                store(bf16Dot(w.data(), (n1 - 1) * rb, kPad, xs), bias, t, m0, n1 - 1, accumulate);
             }
             return;
         }
@@ -157,14 +154,14 @@ final class RowDotProduct {
                         xs, m0 * kPad, m1 - m0, sums);
                 for (int i = 0; i < m1 - m0; i++) {
                     for (int j = 0; j < W_ROWS; j++) {
-                        store(sums[i * W_ROWS + j], bias, y, yOff + (m0 + i) * ldy, r + j * quarter, accumulate);
+                        store(sums[i * W_ROWS + j], bias, t, m0 + i, r + j * quarter, accumulate);
                     }
                 }
             }
             for (int r = n0 + W_ROWS * quarter; r < n1; r++) { // the remainder, each row four times over
                 bf16Dots(w.data(), r * rb, r * rb, r * rb, r * rb, kPad, xs, m0 * kPad, m1 - m0, sums);
                 for (int i = 0; i < m1 - m0; i++) {
-                    store(sums[i * W_ROWS], bias, y, yOff + (m0 + i) * ldy, r, accumulate);
+                    store(sums[i * W_ROWS], bias, t, m0 + i, r, accumulate);
                 }
             }
             return;
@@ -203,17 +200,19 @@ final class RowDotProduct {
                 }
                 for (int i = 0; i < xRows; i++) {
                     for (int j = 0; j < wRows; j++) {
-                        store(sums[i * W_ROWS + j], bias, y, yOff + (m + i) * ldy, r + j, accumulate);
+                        store(sums[i * W_ROWS + j], bias, t, m + i, r + j, accumulate);
                     }
                 }
             }
         }
     }
 
-    /** {@code y[yOff + r] (+)= sum + bias[r]}; {@code bias} may be null. */
-    private static void store(float sum, float[] bias, float[] y, int yOff, int r, boolean accumulate) {
+    /** Output {@code r} of row {@code m} of {@code t} (+)= {@code sum + bias[r]}; {@code bias} may be null. */
+    private static void store(float sum, float[] bias, ProductTarget t, int m, int r, boolean accumulate) {
         float v = bias != null ? sum + bias[r] : sum;
-        y[yOff + r] = accumulate ? y[yOff + r] + v : v;
+        float[] y = t.rowArrays()[m];
+        int at = t.rowStarts()[m] + r;
+        y[at] = accumulate ? y[at] + v : v;
     }
 
     /** x rows copied into zero-padded rows of {@code w.dotRowLength()} in the weights' dot-product layout. */

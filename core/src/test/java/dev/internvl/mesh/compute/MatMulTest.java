@@ -109,6 +109,41 @@ class MatMulTest {
         }
     }
 
+    /** Rows placed in arrays of their own get the same bits as the contiguous product, on every kernel. */
+    @ParameterizedTest(name = "{0} rows, {1}")
+    @MethodSource("rowPlacementCases")
+    void rowsInTheirOwnArraysEqualTheContiguousProduct(int m, Precision precision) {
+        int n = 130;
+        int k = 96;
+        WeightMatrix w = Weights.random(DType.BF16, n, k, 7).matrix;
+        float[] bias = Weights.randomArray(n, 8);
+        float[] x = Weights.randomArray(m * k, 9);
+        float[] contiguous = new float[m * n];
+        MatMul.linear(TWO, precision, x, m, w, bias, contiguous);
+        float[][] arrays = new float[m][];
+        int[] starts = new int[m];
+        for (int i = 0; i < m; i++) {
+            starts[i] = i % 3; // some rows not at the start of their array
+            arrays[i] = new float[starts[i] + n + 1];
+        }
+        MatMul.linearRows(TWO, precision, x, m, w, bias, arrays, starts);
+        for (int i = 0; i < m; i++) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOfRange(contiguous, i * n, (i + 1) * n),
+                    java.util.Arrays.copyOfRange(arrays[i], starts[i], starts[i] + n), "row " + i);
+            org.junit.jupiter.api.Assertions.assertEquals(0f, arrays[i][starts[i] + n], "past row " + i);
+        }
+    }
+
+    static Stream<Arguments> rowPlacementCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (int m : new int[]{1, 3, 16, 60}) {
+            for (Precision p : Precision.values()) {
+                out.add(Arguments.of(m, p));
+            }
+        }
+        return out.stream();
+    }
+
     /**
      * On the exact path a row's product has the same bits alone as in any batch the row-dot kernel takes (decode
      * batches): the single-row kernel, the four-stream kernel for two to four rows and the widened one for more all

@@ -279,11 +279,9 @@ public final class Qwen2Model {
             Norms.rmsNorm(pool, picked, outputRows.length, h, finalNorm, eps, picked);
         }
         int selected = picked.length / h;
-        float[] all = new float[selected * vocab];
-        MatMul.linear(pool, precision, picked, selected, lmHead, null, all);
-        if (inputs.size() == 1) {
-            return java.util.Collections.singletonList(selected == 0 ? null : all);
-        }
+        // Each input's logits rows go straight into its own array: a batch's are not copied out of one product.
+        float[][] rowArrays = new float[selected][];
+        int[] rowStarts = new int[selected];
         List<float[]> out = new ArrayList<>(inputs.size());
         int at = 0;
         for (StepInput in : inputs) {
@@ -292,15 +290,15 @@ public final class Qwen2Model {
                 case LAST -> 1;
                 case ALL -> in.tokens();
             };
-            if (n == 0) {
-                out.add(null);
-            } else {
-                float[] mine = new float[n * vocab];
-                System.arraycopy(all, at * vocab, mine, 0, n * vocab);
-                out.add(mine);
-                at += n;
+            float[] mine = n == 0 ? null : new float[n * vocab];
+            for (int j = 0; j < n; j++) {
+                rowArrays[at] = mine;
+                rowStarts[at] = j * vocab;
+                at++;
             }
+            out.add(mine);
         }
+        MatMul.linearRows(pool, precision, picked, selected, lmHead, null, rowArrays, rowStarts);
         return out;
     }
 }
