@@ -122,9 +122,9 @@ public final class Bench {
             double exact16 = decode.get(1).rate().best();
             double fast1 = decode.get(2).rate().best();
             double fast16 = decode.get(4).rate().best();
-            target("decode batch 16 / batch 1, fast", String.format(Locale.ROOT, "%.1fx aggregate", fast16 / fast1),
+            target("decode batch 16 / batch 1, fast", String.format(Locale.ROOT, "%.2fx aggregate", fast16 / fast1),
                     fast16 >= 5 * fast1, ">= 5x");
-            line("decode batch 16 / batch 1, exact", String.format(Locale.ROOT, "%.1fx aggregate", exact16 / exact1),
+            line("decode batch 16 / batch 1, exact", String.format(Locale.ROOT, "%.2fx aggregate", exact16 / exact1),
                     "(row-dot kernel at every batch size: a row's bits do not depend on its batch)");
             double afterImage = runDecode(fast, 4, IMAGE_PROMPT, DECODE_STEPS, new Random(4));
             line("decode batch 4 at " + IMAGE_PROMPT + " tokens, fast", String.format(Locale.ROOT, "%.1f tok/s", afterImage),
