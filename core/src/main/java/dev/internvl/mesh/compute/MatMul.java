@@ -42,9 +42,9 @@ public final class MatMul {
     static final int ROW_DOT_MAX_ROWS = 48;
     /**
      * On the fast path, from this many rows the native BF16 GEMM beats the row-dot kernel even on weights read
-     * from memory (decode batches, measured: 12% faster at 8 rows, 26% at 16; 5-8% slower at 2 and 4).
+     * from memory (decode batches, separate JVMs: 7% faster at 3 rows, 32% at 4; 10-12% slower at 2).
      */
-    static final int NATIVE_MIN_ROWS = 8;
+    static final int NATIVE_MIN_ROWS = 3;
 
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[NR * KC]);
 

@@ -69,6 +69,14 @@ final class NativeBf16Gemm {
     /** Output columns per oneDNN call come in whole panels of its kernels, at least two (k and v are one call each). */
     private static final int PANEL = 64;
     private static final int MIN_SLICE = 2 * PANEL;
+    /**
+     * Bytes of W per oneDNN call, each read through in order first ({@link #readThrough}): they then stay in L2
+     * (and L3) while oneDNN copies them into its BF16 pair layout, which reads 64 rows side by side, a pattern the
+     * hardware prefetchers do not follow from memory.
+     */
+    private static final int CHUNK_BYTES = 1 << 18;
+    /** Where {@link #readThrough} leaves its sum, so the JIT keeps the reads. */
+    private static long readThroughSum;
 
     private static final Dnnl DNNL = Dnnl.load();
     /** A thread's native buffers for BF16 x (as caller) and fp32 y (as a task), reused across calls. */
@@ -143,12 +151,34 @@ final class NativeBf16Gemm {
             int n0 = (task - firstTask[i]) * slice[i];
             int count = Math.min(slice[i], t.w().outDim() - n0);
             MemorySegment dst = SCRATCH.get().output((long) rows * count * 4);
-            DNNL.execute(rows, k, count, src, t.w().data().asSlice((long) n0 * k * 2, (long) count * k * 2), dst);
+            // A chunk of about CHUNK_BYTES of W at a time, read through once in order before oneDNN takes it.
+            int chunk = Math.max(PANEL, CHUNK_BYTES / (k * 2) / PANEL * PANEL);
+            for (int c0 = 0; c0 < count; c0 += chunk) {
+                int columns = Math.min(chunk, count - c0);
+                MemorySegment weights = t.w().data().asSlice((long) (n0 + c0) * k * 2, (long) columns * k * 2);
+                readThrough(weights);
+                DNNL.execute(rows, k, columns, count, src, weights, dst.asSlice((long) c0 * 4));
+            }
             for (int m = 0; m < rows; m++) {
                 store(dst, (long) m * count * 4, count, t.bias(), n0, t.rowArrays()[m], t.rowStarts()[m] + n0,
                         accumulate);
             }
         });
+    }
+
+    /**
+     * Reads one value of every cache line of {@code m}, in order: a sequential stream, which the prefetchers run
+     * ahead of, brings the chunk into cache faster than the strided reads of oneDNN's copy would. Java has no
+     * prefetch instruction, so these are plain loads. Batch-16 decode (fast path), separate JVMs, three pairs:
+     * 268-281 tok/s without, 305-330 with; 128 KB to 512 KB chunks measured alike; the smaller oneDNN calls alone,
+     * without the reads, changed nothing.
+     */
+    private static void readThrough(MemorySegment m) {
+        long sum = 0;
+        for (long at = 0; at < m.byteSize(); at += 64) {
+            sum += m.get(ValueLayout.JAVA_LONG_UNALIGNED, at);
+        }
+        readThroughSum += sum;
     }
 
     /** Rows of {@code width} values per conversion task: four tasks a thread, each at least 64K values. */
@@ -225,7 +255,7 @@ final class NativeBf16Gemm {
             }
         }
 
-        private record Shape(int rows, int k, int count) {
+        private record Shape(int rows, int k, int count, int ld) {
         }
 
         /**
@@ -314,10 +344,10 @@ final class NativeBf16Gemm {
             return dir;
         }
 
-        /** {@code dst[rows, count] = src[rows, k] · w[count, k]ᵀ} on the calling thread. */
-        void execute(int rows, int k, int count, MemorySegment src, MemorySegment weights, MemorySegment dst) {
+        /** {@code dst[rows, count] (row stride ld) = src[rows, k] · w[count, k]ᵀ} on the calling thread. */
+        void execute(int rows, int k, int count, int ld, MemorySegment src, MemorySegment weights, MemorySegment dst) {
             PerThread mine = perThread.get();
-            Primitive p = mine.primitives.computeIfAbsent(new Shape(rows, k, count), key -> create(rows, k, count));
+            Primitive p = mine.primitives.computeIfAbsent(new Shape(rows, k, count, ld), key -> create(rows, k, count, ld));
             try {
                 check((int) setDataHandle.invokeExact(p.src(), src), "dnnl_memory_set_data_handle");
                 check((int) setDataHandle.invokeExact(p.weights(), weights), "dnnl_memory_set_data_handle");
@@ -331,12 +361,12 @@ final class NativeBf16Gemm {
             }
         }
 
-        private Primitive create(int rows, int k, int count) {
+        private Primitive create(int rows, int k, int count, int ld) {
             try {
                 Arena arena = Arena.global();
                 MemorySegment src = desc(arena, rows, k, DNNL_BF16, k, 1);
                 MemorySegment weights = desc(arena, k, count, DNNL_BF16, 1, k);
-                MemorySegment dst = desc(arena, rows, count, DNNL_F32, count, 1);
+                MemorySegment dst = desc(arena, rows, count, DNNL_F32, ld, 1);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 check((int) matmulDescCreate.invokeExact(out, engine, src, weights, MemorySegment.NULL, dst,
                         MemorySegment.NULL), "dnnl_matmul_primitive_desc_create");
