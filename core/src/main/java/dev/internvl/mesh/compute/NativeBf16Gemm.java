@@ -176,7 +176,7 @@ final class NativeBf16Gemm {
     private static void readThrough(MemorySegment m) {
         long sum = 0;
         for (long at = 0; at < m.byteSize(); at += 64) {
-            sum += m.get(ValueLayout.JAVA_LONG_UNALIGNED, at);
+            sum += m.get(ValueLayout.JAVA_BYTE, at); // one byte brings in its line; a wider read could pass the end
         }
         readThroughSum += sum;
     }
