@@ -85,20 +85,11 @@ public final class MatMul {
         if (rows <= 0) {
             return;
         }
-        boolean fast = precision == Precision.FAST;
-        if (w instanceof WeightMatrix wm) {
-            if (usesRowDot(precision, rows, wm)) {
-                RowDotProduct.product(pool, x, xOff, ldx, rows, List.of(ProductTarget.strided(wm, bias, y, yOff, ldy, rows)),
-                        accumulate, fast);
-                return;
-            }
-            if (usesNative(precision, rows, wm)) {
-                NativeBf16Gemm.product(pool, x, xOff, ldx, rows, List.of(ProductTarget.strided(wm, bias, y, yOff, ldy, rows)),
-                        accumulate);
-                return;
-            }
+        if (w instanceof WeightMatrix wm && sharedProduct(pool, precision, x, xOff, ldx, rows,
+                List.of(ProductTarget.strided(wm, bias, y, yOff, ldy, rows)), accumulate)) {
+            return;
         }
-        if (fast) {
+        if (precision == Precision.FAST) {
             int k = w.inDim();
             float[] rounded = new float[rows * k];
             for (int m = 0; m < rows; m++) {
@@ -121,25 +112,16 @@ public final class MatMul {
         if (rows <= 0) {
             return;
         }
-        boolean rowDot = ws.stream().allMatch(w -> usesRowDot(precision, rows, w));
-        boolean nativeGemm = !rowDot && ws.stream().allMatch(w -> usesNative(precision, rows, w));
-        if (!rowDot && !nativeGemm) {
-            for (int i = 0; i < ws.size(); i++) {
-                linear(pool, precision, x, rows, ws.get(i), biases.get(i), ys.get(i));
-            }
-            return;
-        }
         List<ProductTarget> targets = new ArrayList<>(ws.size());
         for (int i = 0; i < ws.size(); i++) {
             WeightMatrix w = ws.get(i);
             checkBias(biases.get(i), w.outDim());
             targets.add(ProductTarget.strided(w, biases.get(i), ys.get(i), 0, w.outDim(), rows));
         }
-        int k = ws.getFirst().inDim();
-        if (rowDot) {
-            RowDotProduct.product(pool, x, 0, k, rows, targets, false, precision == Precision.FAST);
-        } else {
-            NativeBf16Gemm.product(pool, x, 0, k, rows, targets, false);
+        if (!sharedProduct(pool, precision, x, 0, ws.getFirst().inDim(), rows, targets, false)) {
+            for (int i = 0; i < ws.size(); i++) {
+                linear(pool, precision, x, rows, ws.get(i), biases.get(i), ys.get(i));
+            }
         }
     }
 
@@ -158,12 +140,8 @@ public final class MatMul {
         if (rows <= 0) {
             return;
         }
-        List<ProductTarget> target = List.of(new ProductTarget(w, bias, rowArrays, rowStarts));
-        if (usesRowDot(precision, rows, w)) {
-            RowDotProduct.product(pool, x, 0, w.inDim(), rows, target, false, precision == Precision.FAST);
-        } else if (usesNative(precision, rows, w)) {
-            NativeBf16Gemm.product(pool, x, 0, w.inDim(), rows, target, false);
-        } else { // the packed kernel writes one contiguous y
+        if (!sharedProduct(pool, precision, x, 0, w.inDim(), rows,
+                List.of(new ProductTarget(w, bias, rowArrays, rowStarts)), false)) { // the packed kernel: one y
             int n = w.outDim();
             float[] y = new float[rows * n];
             linear(pool, precision, x, rows, w, bias, y);
@@ -188,6 +166,23 @@ public final class MatMul {
         }
         checkBias(bias, n);
         packedProduct(pool, x, xOff, ldx, rows, w, n, k, bias, y, yOff, ldy, accumulate);
+    }
+
+    /**
+     * The targets' products, which share x, as one job of the row-dot kernel or of the native GEMM, whichever takes
+     * all of them; false, with nothing done, where neither does (the caller then runs the packed kernel).
+     */
+    private static boolean sharedProduct(ComputePool pool, Precision precision, float[] x, int xOff, int ldx, int rows,
+                                         List<ProductTarget> targets, boolean accumulate) {
+        if (targets.stream().allMatch(t -> usesRowDot(precision, rows, t.w()))) {
+            RowDotProduct.product(pool, x, xOff, ldx, rows, targets, accumulate, precision == Precision.FAST);
+            return true;
+        }
+        if (targets.stream().allMatch(t -> usesNative(precision, rows, t.w()))) {
+            NativeBf16Gemm.product(pool, x, xOff, ldx, rows, targets, accumulate);
+            return true;
+        }
+        return false;
     }
 
     /**

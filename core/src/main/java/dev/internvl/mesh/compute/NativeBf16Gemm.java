@@ -133,6 +133,8 @@ final class NativeBf16Gemm {
             slice[i] = Math.max(MIN_SLICE, MatMul.ceilDiv(MatMul.ceilDiv(n, threads), PANEL) * PANEL);
             firstTask[i + 1] = firstTask[i] + MatMul.ceilDiv(n, slice[i]);
         }
+        // Each task hands oneDNN about CHUNK_BYTES of W at a time, read through once in order first.
+        int chunk = Math.max(PANEL, CHUNK_BYTES / (k * 2) / PANEL * PANEL);
         MemorySegment src = SCRATCH.get().source((long) rows * k * 2);
         // The conversion is split over the pool only when large (prefill); a decode batch's few rows are
         // converted inline, without a hand-off.
@@ -151,8 +153,6 @@ final class NativeBf16Gemm {
             int n0 = (task - firstTask[i]) * slice[i];
             int count = Math.min(slice[i], t.w().outDim() - n0);
             MemorySegment dst = SCRATCH.get().output((long) rows * count * 4);
-            // A chunk of about CHUNK_BYTES of W at a time, read through once in order before oneDNN takes it.
-            int chunk = Math.max(PANEL, CHUNK_BYTES / (k * 2) / PANEL * PANEL);
             for (int c0 = 0; c0 < count; c0 += chunk) {
                 int columns = Math.min(chunk, count - c0);
                 MemorySegment weights = t.w().data().asSlice((long) (n0 + c0) * k * 2, (long) columns * k * 2);
