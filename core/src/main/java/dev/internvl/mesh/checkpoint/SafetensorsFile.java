@@ -95,6 +95,8 @@ public final class SafetensorsFile implements AutoCloseable {
             Map<String, TensorView> tensors = new LinkedHashMap<>();
             if (from != Long.MAX_VALUE) {
                 MemorySegment data = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + from, to - from, arena);
+                HugePages.advise(data); // before the first access, so the file is read in 2 MB folios
+                HugePages.recacheSmallFolios(path, dataStart + from, data);
                 for (Entry e : entries.values()) {
                     if (wanted.test(e.name())) {
                         tensors.put(e.name(), new TensorView(e.name(), e.dtype(), e.shape(), data.asSlice(e.begin() - from, e.bytes())));

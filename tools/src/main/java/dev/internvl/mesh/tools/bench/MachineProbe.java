@@ -1,5 +1,6 @@
 package dev.internvl.mesh.tools.bench;
 
+import dev.internvl.mesh.checkpoint.HugePages;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -41,7 +42,9 @@ public final class MachineProbe {
     public Measurement readBandwidth(long bytes, int runs, int passes) throws InterruptedException {
         try (Arena arena = Arena.ofShared(); ExecutorService pool = Executors.newFixedThreadPool(threads)) {
             long floats = bytes / 4 / SPECIES.length() * SPECIES.length();
-            MemorySegment buffer = arena.allocate(floats * 4, 64);
+            // On 2 MB pages where the kernel has them, as the weights are mapped (HugePages), so that the limit the
+            // decode figures are held against is not lowered by 4 KB pages.
+            MemorySegment buffer = HugePages.allocate(arena, floats * 4);
             for (long i = 0; i < floats; i += 1024) { // touch every page so the runs measure reads, not faults
                 buffer.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1f);
             }

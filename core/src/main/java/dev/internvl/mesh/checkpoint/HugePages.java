@@ -1,0 +1,276 @@
+package dev.internvl.mesh.checkpoint;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/**
+ * 2 MB pages for streamed memory on Linux, through {@code madvise(MADV_HUGEPAGE)}. Decode streams every weight once
+ * per step; through 4 KB pages the hardware prefetchers stop at each page boundary and every 4 KB costs a TLB entry,
+ * through 2 MB pages neither happens (measured on this project's VM: batch-1 decode 44-45 -> 48-49 tok/s, the same
+ * checkpoint cached in 4 KB and in 2 MB folios, read probe 48-50 GB/s both times).
+ *
+ * <p>For a file mapping the advice makes the kernel read the file from disk in whole 2 MB folios and map them with
+ * 2 MB pages (ext4 from Linux 6.16, XFS; on a 256 MB test file: all of it, against 84% for plain sequential faults
+ * and none for sparse ones). It does not change folios already in the page cache. Without the system calls (not
+ * Linux, no {@code --enable-native-access}) or with transparent huge pages off, nothing changes and nothing fails.
+ */
+public final class HugePages {
+    private static final Logger LOG = LoggerFactory.getLogger(HugePages.class);
+    private static final long PAGE = 4096;
+    /** The first line of a mapping in {@code /proc/self/smaps}: its address range, then its fields. */
+    private static final Pattern MAPPING_LINE = Pattern.compile("[0-9a-f]+-[0-9a-f]+ ");
+    private static final long HUGE_PAGE = 2L << 20;
+    private static final int MADV_DONTNEED = 4;
+    private static final int MADV_HUGEPAGE = 14;
+    private static final int POSIX_FADV_DONTNEED = 4;
+    private static final int O_RDONLY = 0;
+    /** Mapped ranges smaller than this are left as they are: too few 2 MB pages to matter. */
+    private static final long RECACHE_MIN_BYTES = 64L << 20;
+    private static final int PROT_READ_WRITE = 0x3;
+    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    /** Where the touches of {@link #recacheSmallFolios} leave their sum, so the JIT keeps the reads. */
+    private static long touched;
+    private static final MethodHandle MADVISE;
+    private static final MethodHandle MMAP;
+    private static final MethodHandle MUNMAP;
+    private static final MethodHandle MINCORE;
+    private static final MethodHandle OPEN;
+    private static final MethodHandle CLOSE;
+    private static final MethodHandle FADVISE;
+
+    static {
+        MethodHandle madvise = null;
+        MethodHandle mmap = null;
+        MethodHandle munmap = null;
+        MethodHandle mincore = null;
+        MethodHandle open = null;
+        MethodHandle close = null;
+        MethodHandle fadvise = null;
+        if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            try {
+                Linker linker = Linker.nativeLinker();
+                var libc = linker.defaultLookup();
+                ValueLayout.OfLong size = ValueLayout.JAVA_LONG;
+                madvise = linker.downcallHandle(libc.findOrThrow("madvise"),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size, ValueLayout.JAVA_INT));
+                mmap = linker.downcallHandle(libc.findOrThrow("mmap"), FunctionDescriptor.of(ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, size, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, size));
+                munmap = linker.downcallHandle(libc.findOrThrow("munmap"),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size));
+                mincore = linker.downcallHandle(libc.findOrThrow("mincore"),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size, ValueLayout.ADDRESS));
+                open = linker.downcallHandle(libc.findOrThrow("open"), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), Linker.Option.firstVariadicArg(2));
+                close = linker.downcallHandle(libc.findOrThrow("close"),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+                fadvise = linker.downcallHandle(libc.findOrThrow("posix_fadvise"), FunctionDescriptor.of(
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, size, size, ValueLayout.JAVA_INT));
+            } catch (RuntimeException e) {
+                LOG.debug("no madvise: memory stays on the kernel's default pages ({})", e.toString());
+            }
+        }
+        MADVISE = madvise;
+        MMAP = mmap;
+        MUNMAP = munmap;
+        MINCORE = mincore;
+        OPEN = open;
+        CLOSE = close;
+        FADVISE = fadvise;
+    }
+
+    private HugePages() {
+    }
+
+    /**
+     * Advises 2 MB pages for the pages under {@code mapping} (a memory-mapped file or anonymous memory); whether the
+     * kernel took the advice is logged at debug level only, as it changes speed, not results.
+     */
+    public static void advise(MemorySegment mapping) {
+        if (MADVISE == null || mapping.byteSize() == 0) {
+            return;
+        }
+        if (madvise(mapping, MADV_HUGEPAGE) != 0) {
+            LOG.debug("madvise(MADV_HUGEPAGE) refused for {} bytes: transparent huge pages off?", mapping.byteSize());
+        }
+    }
+
+    /**
+     * Where the page cache already holds most of a mapped range of {@code file} in small folios (a file written in
+     * small pieces, or cached before it was mapped with the advice, which does not change folios already cached),
+     * drops the range from the cache so that it is read again, in 2 MB folios. Costs one read of the range from disk,
+     * once. Left alone: ranges under 64 MB, ranges less than half cached (the rest comes in 2 MB folios anyway), and
+     * pages other processes have mapped (the kernel keeps those). Call before the mapping is first used.
+     *
+     * @param fileOffset where {@code mapping} starts in the file
+     */
+    public static void recacheSmallFolios(Path file, long fileOffset, MemorySegment mapping) {
+        if (MINCORE == null || OPEN == null || FADVISE == null || mapping.byteSize() < RECACHE_MIN_BYTES) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            long start = mapping.address() / PAGE * PAGE;
+            long length = mapping.address() + mapping.byteSize() - start;
+            MemorySegment resident = arena.allocate(length / PAGE + 1);
+            if ((int) MINCORE.invokeExact(MemorySegment.ofAddress(start), length, resident) != 0) {
+                return;
+            }
+            long pages = length / PAGE;
+            long cached = 0;
+            for (long p = 0; p < pages; p++) {
+                cached += resident.get(ValueLayout.JAVA_BYTE, p) & 1;
+            }
+            if (cached * 2 < pages) {
+                return;
+            }
+            // Cached pages are mapped without disk reads: touch one in each cached 2 MB of the mapping, then see
+            // how many of them the kernel mapped with 2 MB pages.
+            long sum = 0;
+            long regions = 0;
+            for (long at = (start + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE; at + HUGE_PAGE <= start + length; at += HUGE_PAGE) {
+                if ((resident.get(ValueLayout.JAVA_BYTE, (at - start) / PAGE) & 1) != 0) {
+                    sum += mapping.get(ValueLayout.JAVA_BYTE, Math.max(at, mapping.address()) - mapping.address());
+                    regions++;
+                }
+            }
+            touched += sum;
+            long hugeRegions = residency(line -> covers(line, mapping.address())).onHugePagesBytes() / HUGE_PAGE;
+            if (regions == 0 || hugeRegions * 2 >= regions) {
+                return;
+            }
+            madvise(mapping, MADV_DONTNEED); // this process's own mappings of the pages would keep them cached
+            int fd = (int) OPEN.invokeExact(arena.allocateFrom(file.toString()), O_RDONLY, 0);
+            if (fd < 0) {
+                return;
+            }
+            try {
+                long offset = fileOffset - (mapping.address() - start);
+                int error = (int) FADVISE.invokeExact(fd, offset, length, POSIX_FADV_DONTNEED);
+                LOG.info("{}: {} MB of weights cached in small folios ({} of {} cached 2 MB ranges on 2 MB pages){}",
+                        file.getFileName(), cached * PAGE >> 20, hugeRegions, regions, error == 0
+                                ? ": dropped from the page cache, to be read again in 2 MB folios (faster decode)"
+                                : ": posix_fadvise failed with error " + error + ", kept");
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(fd);
+            }
+        } catch (Throwable e) {
+            LOG.debug("{}: page cache left as it is: {}", file, e.toString());
+        }
+    }
+
+    /** {@code madvise} over the whole pages under {@code mapping}: 0, or -1 where refused or unavailable. */
+    private static int madvise(MemorySegment mapping, int advice) {
+        long start = mapping.address() / PAGE * PAGE; // madvise wants a page-aligned start; the mapping owns that page
+        long length = mapping.address() + mapping.byteSize() - start;
+        try {
+            return (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), length, advice);
+        } catch (Throwable e) {
+            LOG.debug("madvise({}) failed: {}", advice, e.toString());
+            return -1;
+        }
+    }
+
+    /** Whether an smaps mapping line's address range covers {@code address}. */
+    private static boolean covers(String mappingLine, long address) {
+        int dash = mappingLine.indexOf('-');
+        int space = mappingLine.indexOf(' ');
+        return Long.parseUnsignedLong(mappingLine, 0, dash, 16) <= address
+                && address < Long.parseUnsignedLong(mappingLine, dash + 1, space, 16);
+    }
+
+    /**
+     * {@code bytes} of zeroed anonymous memory on 2 MB pages where the kernel has them (4 KB otherwise), unmapped when
+     * {@code arena} closes. Java's own allocations are zeroed page by page before any advice could apply, so this
+     * maps the memory itself; without the system calls it falls back to {@code arena.allocate}.
+     */
+    public static MemorySegment allocate(Arena arena, long bytes) {
+        if (MMAP == null || MUNMAP == null) {
+            return arena.allocate(bytes, 1 << 21);
+        }
+        try {
+            MemorySegment at = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, bytes, PROT_READ_WRITE,
+                    MAP_PRIVATE_ANONYMOUS, -1, 0L);
+            if (at.address() == -1L) {
+                return arena.allocate(bytes, 1 << 21);
+            }
+            MemorySegment memory = at.reinterpret(bytes, arena, m -> {
+                try {
+                    int ignored = (int) MUNMAP.invokeExact(m, bytes);
+                } catch (Throwable e) {
+                    LOG.debug("munmap failed: {}", e.toString());
+                }
+            });
+            advise(memory);
+            return memory;
+        } catch (Throwable e) {
+            return arena.allocate(bytes, 1 << 21);
+        }
+    }
+
+    /** How much of a process's mappings of one file is resident, and how much of that on 2 MB pages. */
+    public record Residency(long residentBytes, long onHugePagesBytes) {
+        public double hugeShare() {
+            return residentBytes == 0 ? 0 : (double) onHugePagesBytes / residentBytes;
+        }
+    }
+
+    /**
+     * This process's mappings of {@code file}, summed from {@code /proc/self/smaps} ({@code Rss} and
+     * {@code FilePmdMapped}); zero where that file does not exist.
+     */
+    public static Residency residency(Path file) {
+        String name;
+        try {
+            name = file.toRealPath().toString();
+        } catch (IOException e) {
+            name = file.toAbsolutePath().normalize().toString();
+        }
+        String suffix = " " + name;
+        return residency(line -> line.endsWith(suffix));
+    }
+
+    /** Summed over the mappings in {@code /proc/self/smaps} whose first line {@code mapping} accepts. */
+    private static Residency residency(Predicate<String> mapping) {
+        Path smaps = Path.of("/proc/self/smaps");
+        if (!Files.isReadable(smaps)) {
+            return new Residency(0, 0);
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(smaps);
+        } catch (IOException e) {
+            return new Residency(0, 0);
+        }
+        long rss = 0;
+        long pmd = 0;
+        boolean selected = false;
+        for (String line : lines) {
+            if (MAPPING_LINE.matcher(line).lookingAt()) {
+                selected = mapping.test(line);
+            } else if (selected && line.startsWith("Rss:")) {
+                rss += kilobytes(line);
+            } else if (selected && line.startsWith("FilePmdMapped:")) {
+                pmd += kilobytes(line);
+            }
+        }
+        return new Residency(rss << 10, pmd << 10);
+    }
+
+    private static long kilobytes(String smapsLine) {
+        String[] parts = smapsLine.trim().split("\\s+");
+        return parts.length >= 2 ? Long.parseLong(parts[1]) : 0;
+    }
+}
