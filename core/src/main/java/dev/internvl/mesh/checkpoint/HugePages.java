@@ -148,10 +148,12 @@ public final class HugePages {
             }
             touched += sum;
             long hugeRegions = residency(line -> covers(line, mapping.address())).onHugePagesBytes() / HUGE_PAGE;
+            // Unmaps the touched pages again (they stay cached): parts of the file this process never uses would
+            // count in its RSS, and its own mappings would keep pages in the cache.
+            madvise(mapping, MADV_DONTNEED);
             if (regions == 0 || hugeRegions * 2 >= regions) {
                 return;
             }
-            madvise(mapping, MADV_DONTNEED); // this process's own mappings of the pages would keep them cached
             int fd = (int) OPEN.invokeExact(arena.allocateFrom(file.toString()), O_RDONLY, 0);
             if (fd < 0) {
                 return;
