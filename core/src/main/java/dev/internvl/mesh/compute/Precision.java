@@ -9,7 +9,7 @@ import java.util.Locale;
  *       A decode row gives the same bits whatever its batch; a prompt position computed in a short prefill chunk
  *       and in a long one can differ in the last bits (see {@link MatMul}). What the golden check runs.</li>
  *   <li>{@link #FAST}: activations rounded to BF16 before the products, fp32 accumulation, as llama.cpp and vLLM
- *       run BF16 models; products of 8 rows or more go to a native BF16 GEMM (AVX512_BF16) where one is
+ *       run BF16 models; products of 3 rows or more go to a native BF16 GEMM (AVX512_BF16) where one is
  *       available. Logits stay within 0.15 of the reference (0.06-0.10 on the golden cases); a row's last bits
  *       may depend on how many rows share its step.</li>
  * </ul>

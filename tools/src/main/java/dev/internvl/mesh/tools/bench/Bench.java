@@ -84,6 +84,7 @@ public final class Bench {
         try (Checkpoint checkpoint = Checkpoint.open(dir)) {
             long llmWeightBytes = llmBytesPerToken(checkpoint);
             probe.fmaPeak(50_000_000L, 1); // JIT warm-up
+            probe.readBandwidth(256L << 20, 3, 4); // and of the read loop, or the burst figure times uncompiled code
             Measurement fma = probe.fmaPeak(600_000_000L, 5);
             Measurement burst = probe.readBandwidth(Math.max(1L << 30, llmWeightBytes), 5);
             double bf16Peak = bf16Peak(fma.best());
