@@ -54,7 +54,7 @@ class HugePagesTest {
             assertEquals(expectedSum(), checksum(file), "the data read back through the mapping");
             assumeTrue(hugePagesForLargeFolios(aligned), "this kernel or file system maps files with 4 KB pages only");
             HugePages.Residency r = HugePages.residency(small);
-            assertTrue(r.hugeShare() > 0.9, "share on 2 MB pages: " + r.hugeShare());
+            assertTrue(r.hugeShare() > 0.5, "share on 2 MB pages: " + r.hugeShare()); // 0 without the recache
         }
     }
 
