@@ -112,8 +112,10 @@ public final class HugePages {
      * Where the page cache already holds most of a mapped range of {@code file} in small folios (a file written in
      * small pieces, or cached before it was mapped with the advice, which does not change folios already cached),
      * drops the range from the cache so that it is read again, in 2 MB folios. Costs one read of the range from disk,
-     * once. Left alone: ranges under 64 MB, ranges less than half cached (the rest comes in 2 MB folios anyway), and
-     * pages other processes have mapped (the kernel keeps those). Call before the mapping is first used.
+     * once. Left alone: ranges under 64 MB, ranges less than half cached (the rest comes in 2 MB folios anyway), pages
+     * other processes have mapped (the kernel keeps those), and files whose 2 MB, dropped and read again as a trial,
+     * come back small (a file system without large folios: dropping would only cost a read at every start). Call
+     * before the mapping is first used.
      *
      * @param fileOffset where {@code mapping} starts in the file
      */
@@ -140,10 +142,14 @@ public final class HugePages {
             // how many of them the kernel mapped with 2 MB pages.
             long sum = 0;
             long regions = 0;
+            long trial = -1; // the first cached 2 MB wholly inside the mapping
             for (long at = (start + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE; at + HUGE_PAGE <= start + length; at += HUGE_PAGE) {
                 if ((resident.get(ValueLayout.JAVA_BYTE, (at - start) / PAGE) & 1) != 0) {
                     sum += mapping.get(ValueLayout.JAVA_BYTE, Math.max(at, mapping.address()) - mapping.address());
                     regions++;
+                    if (trial < 0 && at >= mapping.address() && at + HUGE_PAGE <= mapping.address() + mapping.byteSize()) {
+                        trial = at;
+                    }
                 }
             }
             touched += sum;
@@ -159,6 +165,11 @@ public final class HugePages {
                 return;
             }
             try {
+                if (hugeRegions == 0 && !comesBackHuge(fd, fileOffset, mapping, trial)) {
+                    LOG.info("{}: cached in small folios, and this file system reads it back in small folios too: left"
+                            + " as it is", file.getFileName());
+                    return;
+                }
                 long offset = fileOffset - (mapping.address() - start);
                 int error = (int) FADVISE.invokeExact(fd, offset, length, POSIX_FADV_DONTNEED);
                 LOG.info("{}: {} MB of weights cached in small folios ({} of {} cached 2 MB ranges on 2 MB pages){}",
@@ -171,6 +182,25 @@ public final class HugePages {
         } catch (Throwable e) {
             LOG.debug("{}: page cache left as it is: {}", file, e.toString());
         }
+    }
+
+    /**
+     * Whether the 2 MB of {@code mapping} at address {@code trial}, dropped from the page cache and read again, come
+     * back on a 2 MB page: a file system that caches files in small folios only (or an older kernel) would bring them
+     * back small, and dropping the whole file would then only cost a read from disk at every start.
+     */
+    private static boolean comesBackHuge(int fd, long fileOffset, MemorySegment mapping, long trial) throws Throwable {
+        if (trial < 0) {
+            return false;
+        }
+        long at = trial - mapping.address();
+        if ((int) FADVISE.invokeExact(fd, fileOffset + at, HUGE_PAGE, POSIX_FADV_DONTNEED) != 0) {
+            return false;
+        }
+        touched += mapping.get(ValueLayout.JAVA_BYTE, at);
+        boolean huge = residency(line -> covers(line, mapping.address())).onHugePagesBytes() > 0;
+        madvise(mapping, MADV_DONTNEED);
+        return huge;
     }
 
     /** {@code madvise} over the whole pages under {@code mapping}: 0, or -1 where refused or unavailable. */
