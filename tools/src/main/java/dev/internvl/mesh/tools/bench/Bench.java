@@ -156,8 +156,9 @@ public final class Bench {
             resident += r.residentBytes();
             huge += r.onHugePagesBytes();
         }
-        line("weights on 2 MB pages", String.format(Locale.ROOT, "%.0f%% of %.2f GB resident", resident == 0 ? 0.0
-                : 100.0 * huge / resident, resident / 1e9), "4 KB pages where the page cache holds small folios");
+        HugePages.Residency all = new HugePages.Residency(resident, huge);
+        line("weights on 2 MB pages", String.format(Locale.ROOT, "%.0f%% of %.2f GB resident", 100 * all.hugeShare(),
+                resident / 1e9), "4 KB pages where the page cache holds small folios");
     }
 
     // ---- output ----
