@@ -16,8 +16,8 @@ import java.util.List;
  * path of decode and small batches: weights are read once per call for all rows.
  *
  * <p>Weights are dotted four rows at a time with x rows four at a time (16 accumulators). Up to four x rows read
- * them in place from the mapped file, in sequential streams: one x row takes two weight rows at a time, one from
- * each half of its task; two to four x rows take four, one from each quarter. More x rows read them through a copy,
+ * them in place from the mapped file, in sequential streams: one x row takes two weight rows at a time, half the
+ * call's weights apart ({@link #singleRow}); two to four x rows take four, one from each quarter of a task. More x rows read them through a copy,
  * made a block at a time, that stays in L2. BF16 rows are widened in registers: a 32-bit lane holds two
  * values, its high half is one fp32 and its low half shifted up the other, so x is laid out with each block's even
  * terms before its odd ones ({@link WeightMatrix#pairedLayout}). Other dtypes (and BF16 rows of a length that is not
@@ -36,10 +36,11 @@ final class RowDotProduct {
     /** Tasks per thread for balance on a machine shared with other work. */
     private static final int TASKS_PER_THREAD = 8;
     /**
-     * Tasks per thread for a single x row: each task is one sequential run through the weights, so fewer, longer
-     * runs restart the prefetchers less often (measured 1-2% more GB/s than 8, within the machine's noise).
+     * Tasks per thread for a single x row: one, so each thread's two streams stay as far apart as {@link #singleRow}
+     * puts them and the threads' streams a quarter of the call's weights apart (batch-1 exact decode in the fast
+     * memory state: 75.4% of the read probe against 73.4% with two tasks per thread, 27 and 22 rounds).
      */
-    private static final int SINGLE_ROW_TASKS_PER_THREAD = 2;
+    private static final int SINGLE_ROW_TASKS_PER_THREAD = 1;
 
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Lane i takes element 2i: with offsets 0 and 1, the even and odd terms of a block of 2L (a gather from L1). */
@@ -90,9 +91,12 @@ final class RowDotProduct {
                 plain = arrange(x, xOff, ldx, rows, t.w(), roundToBf16);
             }
         }
+        if (rows == 1 && targets.stream().allMatch(t -> readsInPlace(t.w()))) {
+            singleRow(pool, paired, targets, totalRows, accumulate);
+            return;
+        }
         int xBlocks = MatMul.ceilDiv(rows, X_BLOCK);
-        int tasksPerThread = rows == 1 ? SINGLE_ROW_TASKS_PER_THREAD : TASKS_PER_THREAD;
-        int wantChunks = MatMul.ceilDiv(pool.availableParallelism() * tasksPerThread, xBlocks);
+        int wantChunks = MatMul.ceilDiv(pool.availableParallelism() * TASKS_PER_THREAD, xBlocks);
         int chunkRows = MatMul.ceilDiv(MatMul.ceilDiv(totalRows, Math.max(1, wantChunks)), W_ROWS) * W_ROWS;
         // Tasks: (target, chunk of its output rows, block of x rows), numbered target by target.
         int[] firstTask = new int[targets.size() + 1];
@@ -117,6 +121,76 @@ final class RowDotProduct {
         });
     }
 
+    /** Whether the kernels read w's BF16 rows in place: whole blocks, widened in registers. */
+    private static boolean readsInPlace(WeightMatrix w) {
+        return w.pairedLayout() && w.inDim() == w.dotRowLength();
+    }
+
+    /**
+     * One x row, all targets read in place. Their output rows, taken in order as one list of {@code total}, are
+     * dotted in pairs, row i beside row i + total / 2, so each thread reads two sequential streams half the call's
+     * weights apart (gate and up: row r of each; one matrix: its two halves), where they used to be a few hundred KB
+     * to 2 MB apart (the halves of a task's rows). Why: on this VM two streams of one thread that lie 1-4 MB apart
+     * read at 50-80% of the rate of two streams 8 MB or more apart (1 GB of anonymous memory on 2 MB pages, two
+     * threads); over the mapped checkpoint, whose 2 MB folios lie wherever the page cache put them, the loss is
+     * smaller but there. Bench model, fast memory state (read probe 74-75 GB/s): gate and up 63.6 -> 68.9 GB/s;
+     * batch-1 exact decode 72.1% -> 75.4% of the probe (34 and 27 rounds, separate JVMs alternating); unchanged
+     * in the slow state (about 90%).
+     */
+    private static void singleRow(ComputePool pool, float[] xs, List<ProductTarget> targets, int total,
+                                  boolean accumulate) {
+        int half = total / 2;
+        int tasks = Math.max(1, Math.min(half, pool.availableParallelism() * SINGLE_ROW_TASKS_PER_THREAD));
+        int chunk = MatMul.ceilDiv(Math.max(1, half), tasks);
+        pool.parallelFor(MatMul.ceilDiv(Math.max(1, half), chunk), task -> {
+            float[] sums = SUMS.get();
+            int i0 = task * chunk;
+            int i1 = Math.min(half, i0 + chunk);
+            RowCursor a = new RowCursor(targets, i0);
+            RowCursor b = new RowCursor(targets, i0 + half);
+            for (int i = i0; i < i1; i++, a.next(), b.next()) {
+                WeightMatrix wa = a.target().w();
+                WeightMatrix wb = b.target().w();
+                bf16Dots1x2(wa.data(), a.row * wa.rowBytes(), wb.data(), b.row * wb.rowBytes(), wa.inDim(), xs, sums);
+                store(sums[0], a.target().bias(), a.target(), 0, a.row, accumulate);
+                store(sums[1], b.target().bias(), b.target(), 0, b.row, accumulate);
+            }
+            if (i1 == half && total % 2 == 1) { // the last row, left over from the pairs
+                RowCursor last = new RowCursor(targets, total - 1);
+                WeightMatrix w = last.target().w();
+                store(bf16Dot(w.data(), last.row * w.rowBytes(), w.inDim(), xs), last.target().bias(), last.target(), 0,
+                        last.row, accumulate);
+            }
+        });
+    }
+
+    /** Row {@code row} of target {@code index}: a position in the targets' output rows taken as one list. */
+    private static final class RowCursor {
+        private final List<ProductTarget> targets;
+        int index;
+        int row;
+
+        RowCursor(List<ProductTarget> targets, int position) {
+            this.targets = targets;
+            row = position;
+            while (index < targets.size() - 1 && row >= targets.get(index).w().outDim()) {
+                row -= targets.get(index).w().outDim();
+                index++;
+            }
+        }
+
+        ProductTarget target() {
+            return targets.get(index);
+        }
+
+        void next() {
+            if (++row == targets.get(index).w().outDim() && index < targets.size() - 1) {
+                index++;
+                row = 0;
+            }
+        }
+    }
+
     /** Output rows {@code [n0, n1)} of {@code t} for x rows {@code [m0, m1)} of {@code rows}, x arranged in xs. */
     private static void productRows(ProductTarget t, float[] xs, int rows, int n0, int n1, int m0, int m1,
                                     boolean accumulate) {
@@ -125,25 +199,9 @@ final class RowDotProduct {
         int kPad = w.dotRowLength();
         // BF16 rows widened in registers for up to four x rows (memory-bound: no buffer round trip); for more,
         // widened once into an fp32 buffer that all x rows share (measured 15% faster at 16 rows).
-        boolean direct = rows <= X_ROWS && w.pairedLayout() && w.inDim() == kPad;
+        boolean direct = rows <= X_ROWS && readsInPlace(w);
         float[] sums = SUMS.get();
         long rb = w.rowBytes();
-        if (direct && rows == 1) {
-            // One x row: straight from the mapped weights, with the task's rows in two halves dotted side by side,
-            // so each thread reads two sequential streams. Measured over 1 GB of BF16 rows on this 2-vCPU VM: 66-70
-            // GB/s, against 51-53 for one stream and 40-46 for adjacent rows in pairs (whose two pointers leapfrog
-            // each other, which the prefetchers follow badly). Each row's sum is unchanged: only the pairing is.
-            int half = (n1 - n0) / 2;
-            for (int r = n0; r < n0 + half; r++) {
-                bf16Dots1x2(w.data(), r * rb, (r + half) * rb, kPad, xs, sums);
-                store(sums[0], bias, t, m0, r, accumulate);
-                store(sums[1], bias, t, m0, r + half, accumulate);
-            }
-            if ((n1 - n0) % 2 == 1) {
-                store(bf16Dot(w.data(), (n1 - 1) * rb, kPad, xs), bias, t, m0, n1 - 1, accumulate);
-            }
-            return;
-        }
         if (direct) {
             // Two to four x rows: also straight from the mapped weights, the task's rows in four quarters dotted
             // side by side (four sequential streams), so the reads overlap the FMAs. A staged copy first, as for
@@ -362,11 +420,12 @@ final class RowDotProduct {
     }
 
     /**
-     * Two BF16 weight rows (byte offsets {@code w0} and {@code w1} into {@code data}, {@code k} values each, a whole
-     * number of blocks) against one x row in the paired layout: {@code sums[j] = w[j] · x}, each sum's terms in the
-     * same order as in {@link #bf16Dots}.
+     * Two BF16 weight rows (at byte offset {@code w0} of {@code data0} and {@code w1} of {@code data1}, {@code k}
+     * values each, a whole number of blocks) against one x row in the paired layout: {@code sums[j] = w[j] · x},
+     * each sum's terms in the same order as in {@link #bf16Dots}.
      */
-    private static void bf16Dots1x2(MemorySegment data, long w0, long w1, int k, float[] xs, float[] sums) {
+    private static void bf16Dots1x2(MemorySegment data0, long w0, MemorySegment data1, long w1, int k, float[] xs,
+                                    float[] sums) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         ByteOrder le = ByteOrder.LITTLE_ENDIAN;
         // A long counter: C2 unrolls an int-counted loop here, and the unrolled loop streams 4864-wide rows (the
@@ -374,8 +433,8 @@ final class RowDotProduct {
         for (long kk = 0; kk < k; kk += 2 * L) {
             FloatVector xe = FloatVector.fromArray(F, xs, (int) kk);
             FloatVector xo = FloatVector.fromArray(F, xs, (int) kk + L);
-            IntVector p0 = IntVector.fromMemorySegment(I, data, w0 + 2 * kk, le);
-            IntVector p1 = IntVector.fromMemorySegment(I, data, w1 + 2 * kk, le);
+            IntVector p0 = IntVector.fromMemorySegment(I, data0, w0 + 2 * kk, le);
+            IntVector p1 = IntVector.fromMemorySegment(I, data1, w1 + 2 * kk, le);
             s0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s0);
             s0 = p0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s0);
             s1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s1);

@@ -185,6 +185,58 @@ class MatMulTest {
         return out.stream();
     }
 
+    /**
+     * One row over BF16 weights read in place pairs output rows half the call apart, across the targets' boundaries:
+     * every output still gets its own row's dot and bias, the odd one left over too, on 1, 2 and 5 threads, and an
+     * accumulating call adds to what is there.
+     */
+    @Test
+    void oneRowPairsOutputsAcrossTargets() {
+        int k = 64;
+        int[] outDims = {5, 8, 2, 1}; // 16 rows: row i beside row i + 8 crosses from the first target to the second
+        for (int total : new int[]{16, 15}) {
+            List<Weights> ws = new ArrayList<>();
+            List<float[]> biases = new ArrayList<>();
+            List<float[]> outs = new ArrayList<>();
+            int left = total;
+            for (int i = 0; left > 0; i++) {
+                int n = Math.min(outDims[i], left);
+                left -= n;
+                ws.add(Weights.random(DType.BF16, n, k, 40 + i));
+                biases.add(i % 2 == 0 ? Weights.randomArray(n, 50 + i) : null);
+            }
+            float[] x = Weights.randomArray(k, 7);
+            for (ComputePool pool : List.of(ONE, TWO, FIVE)) {
+                outs.clear();
+                for (Weights w : ws) {
+                    outs.add(new float[w.matrix.outDim()]);
+                }
+                MatMul.linear(pool, Precision.EXACT, x, 1, ws.stream().map(w -> w.matrix).toList(), biases, outs);
+                for (int t = 0; t < ws.size(); t++) {
+                    for (int j = 0; j < ws.get(t).matrix.outDim(); j++) {
+                        double want = biases.get(t) == null ? 0 : biases.get(t)[j];
+                        for (int i = 0; i < k; i++) {
+                            want += (double) x[i] * ws.get(t).values[j * k + i];
+                        }
+                        assertEquals(want, outs.get(t)[j], 1e-4 * Math.sqrt(k), total + " rows, target " + t + " row " + j);
+                    }
+                }
+            }
+        }
+        Weights w = Weights.random(DType.BF16, 37, k, 9);
+        float[] x = Weights.randomArray(k, 10);
+        float[] y = Weights.randomArray(40, 11);
+        float[] got = y.clone();
+        MatMul.matmul(TWO, x, 0, k, 1, w.matrix, null, got, 2, 37, true);
+        for (int j = 0; j < 37; j++) {
+            double want = y[2 + j];
+            for (int i = 0; i < k; i++) {
+                want += (double) x[i] * w.values[j * k + i];
+            }
+            assertEquals(want, got[2 + j], 1e-4 * Math.sqrt(k), "accumulated row " + j);
+        }
+    }
+
     @Test
     void accumulatesIntoStridedOutput() {
         int m = 9, n = 70, k = 40, ldx = 45, ldy = 75;
