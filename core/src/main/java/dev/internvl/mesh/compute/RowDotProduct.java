@@ -17,13 +17,13 @@ import java.util.List;
  *
  * <p>Weights are dotted four rows at a time with x rows four at a time (16 accumulators). Up to four x rows read
  * them in place from the mapped file, in sequential streams: one x row takes two weight rows at a time, half the
- * call's weights apart ({@link #singleRow}); two to four x rows take four, one from each quarter of a task. More x rows read them through a copy,
- * made a block at a time, that stays in L2. BF16 rows are widened in registers: a 32-bit lane holds two
- * values, its high half is one fp32 and its low half shifted up the other, so x is laid out with each block's even
- * terms before its odd ones ({@link WeightMatrix#pairedLayout}). Other dtypes (and BF16 rows of a length that is not
- * a whole number of blocks) are widened into a small fp32 buffer first. One x row is bound by memory bandwidth,
- * dozens by the FMA units. Rows of x are taken in blocks that stay in L2; the work is split over output-row chunks
- * and x-row blocks.
+ * call's weights apart ({@link #singleRow}); two to four x rows take four, one from each quarter of a task. More x
+ * rows read them through a copy, made a block at a time, that stays in L2. BF16 rows are widened in registers: a
+ * 32-bit lane holds two values, its high half is one fp32 and its low half shifted up the other, so x is laid out
+ * with each block's even terms before its odd ones ({@link WeightMatrix#pairedLayout}). Other dtypes (and BF16 rows
+ * of a length that is not a whole number of blocks) are widened into a small fp32 buffer first. One x row is bound
+ * by memory bandwidth, dozens by the FMA units. Rows of x are taken in blocks that stay in L2; the work is split
+ * over output-row chunks and x-row blocks.
  */
 final class RowDotProduct {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -129,13 +129,16 @@ final class RowDotProduct {
     /**
      * One x row, all targets read in place. Their output rows, taken in order as one list of {@code total}, are
      * dotted in pairs, row i beside row i + total / 2, so each thread reads two sequential streams half the call's
-     * weights apart (gate and up: row r of each; one matrix: its two halves), where they used to be a few hundred KB
-     * to 2 MB apart (the halves of a task's rows). Why: on this VM two streams of one thread that lie 1-4 MB apart
-     * read at 50-80% of the rate of two streams 8 MB or more apart (1 GB of anonymous memory on 2 MB pages, two
-     * threads); over the mapped checkpoint, whose 2 MB folios lie wherever the page cache put them, the loss is
-     * smaller but there. Bench model, fast memory state (read probe 74-75 GB/s): gate and up 63.6 -> 68.9 GB/s;
-     * batch-1 exact decode 72.1% -> 75.4% of the probe (34 and 27 rounds, separate JVMs alternating); unchanged
-     * in the slow state (about 90%).
+     * weights apart (gate and up: row r of each; one matrix: its two halves).
+     *
+     * <p>Two streams, because one thread reading one stream leaves memory idle (over 1 GB of BF16 rows on this
+     * 2-vCPU VM: 66-70 GB/s for two, 51-53 for one, 40-46 for adjacent rows in pairs, whose pointers leapfrog each
+     * other). Half the call apart, because concurrent streams a few MB apart slow each other down: two streams per
+     * thread 1-4 MB apart read at 50-80% of the rate of streams 8 MB or more apart (1 GB of anonymous memory on 2 MB
+     * pages; over the mapped checkpoint, whose 2 MB folios lie wherever the page cache put them, the loss is smaller
+     * but there). Bench model, fast memory state (read probe 74-75 GB/s), against the halves of a task's rows (0.2-2
+     * MB apart): gate and up 63.6 -> 68.9 GB/s, batch-1 exact decode 72.1% -> 75.4% of the probe (34 and 27 rounds,
+     * separate JVMs alternating); in the slow state both about 90%.
      */
     private static void singleRow(ComputePool pool, float[] xs, List<ProductTarget> targets, int total,
                                   boolean accumulate) {

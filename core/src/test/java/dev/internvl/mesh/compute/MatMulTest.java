@@ -218,7 +218,8 @@ class MatMulTest {
                         for (int i = 0; i < k; i++) {
                             want += (double) x[i] * ws.get(t).values[j * k + i];
                         }
-                        assertEquals(want, outs.get(t)[j], 1e-4 * Math.sqrt(k), total + " rows, target " + t + " row " + j);
+                        assertEquals(want, outs.get(t)[j], 1e-4 * Math.sqrt(k),
+                                total + " rows, target " + t + " row " + j);
                     }
                 }
             }
