@@ -144,22 +144,13 @@ public final class HugePages {
             if ((int) MINCORE.invokeExact(MemorySegment.ofAddress(first), regions * HUGE_PAGE, resident) != 0) {
                 return;
             }
-            long sum = 0;
-            for (long i = 0; i < regions; i++) {
-                if (cached(resident, i)) {
-                    sum += mapping.get(ValueLayout.JAVA_BYTE, first + i * HUGE_PAGE - mapping.address());
-                }
-            }
-            touched += sum;
             ByteBuffer entry = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
             BitSet small = new BitSet();
             long cachedRegions = 0;
             for (long i = 0; i < regions; i++) {
                 if (cached(resident, i)) {
                     cachedRegions++;
-                    long lastPage = (first + (i + 1) * HUGE_PAGE - PAGE) / PAGE;
-                    entry.clear();
-                    if (pagemap.read(entry, lastPage * 8) != 8 || entry.getLong(0) >= 0) { // bit 63: present
+                    if (!onHugePage(mapping, first + i * HUGE_PAGE, pagemap, entry)) {
                         small.set((int) i);
                     }
                 }
@@ -176,7 +167,8 @@ public final class HugePages {
             }
             try {
                 long trial = first + small.nextSetBit(0) * HUGE_PAGE;
-                if (small.cardinality() == cachedRegions && !comesBackHuge(fd, fileOffset, mapping, trial)) {
+                if (small.cardinality() == cachedRegions
+                        && !comesBackHuge(fd, fileOffset, mapping, trial, pagemap, entry)) {
                     LOG.info("{}: cached in small folios, and this file system reads it back in small folios too: left"
                             + " as it is", file.getFileName());
                     return;
@@ -214,20 +206,28 @@ public final class HugePages {
     }
 
     /**
+     * Whether the 2 MB of {@code mapping} at address {@code region}, a cached one, is mapped with a 2 MB page: one
+     * byte of it is touched (no disk read), and {@code pagemap} says whether its last 4 KB got mapped too.
+     */
+    private static boolean onHugePage(MemorySegment mapping, long region, FileChannel pagemap, ByteBuffer entry)
+            throws IOException {
+        touched += mapping.get(ValueLayout.JAVA_BYTE, region - mapping.address());
+        entry.clear();
+        return pagemap.read(entry, (region + HUGE_PAGE - PAGE) / PAGE * 8) == 8 && entry.getLong(0) < 0; // bit 63
+    }
+
+    /**
      * Whether the 2 MB of {@code mapping} at address {@code trial}, dropped from the page cache and read again, come
      * back on a 2 MB page: a file system that caches files in small folios only (or an older kernel) would bring them
      * back small, and dropping the whole file would then only cost a read from disk at every start.
      */
-    private static boolean comesBackHuge(int fd, long fileOffset, MemorySegment mapping, long trial) throws Throwable {
-        if (trial < 0) {
+    private static boolean comesBackHuge(int fd, long fileOffset, MemorySegment mapping, long trial,
+                                         FileChannel pagemap, ByteBuffer entry) throws Throwable {
+        long at = fileOffset + trial - mapping.address();
+        if ((int) FADVISE.invokeExact(fd, at, HUGE_PAGE, POSIX_FADV_DONTNEED) != 0) {
             return false;
         }
-        long at = trial - mapping.address();
-        if ((int) FADVISE.invokeExact(fd, fileOffset + at, HUGE_PAGE, POSIX_FADV_DONTNEED) != 0) {
-            return false;
-        }
-        touched += mapping.get(ValueLayout.JAVA_BYTE, at);
-        boolean huge = residency(line -> covers(line, mapping.address())).onHugePagesBytes() > 0;
+        boolean huge = onHugePage(mapping, trial, pagemap, entry);
         madvise(mapping, MADV_DONTNEED);
         return huge;
     }
@@ -242,14 +242,6 @@ public final class HugePages {
             LOG.debug("madvise({}) failed: {}", advice, e.toString());
             return -1;
         }
-    }
-
-    /** Whether an smaps mapping line's address range covers {@code address}. */
-    private static boolean covers(String mappingLine, long address) {
-        int dash = mappingLine.indexOf('-');
-        int space = mappingLine.indexOf(' ');
-        return Long.parseUnsignedLong(mappingLine, 0, dash, 16) <= address
-                && address < Long.parseUnsignedLong(mappingLine, dash + 1, space, 16);
     }
 
     /**

@@ -143,9 +143,9 @@ final class RowDotProduct {
     private static void singleRow(ComputePool pool, float[] xs, List<ProductTarget> targets, int total,
                                   boolean accumulate) {
         int half = total / 2;
-        int tasks = Math.max(1, Math.min(half, pool.availableParallelism() * SINGLE_ROW_TASKS_PER_THREAD));
-        int chunk = MatMul.ceilDiv(Math.max(1, half), tasks);
-        pool.parallelFor(MatMul.ceilDiv(Math.max(1, half), chunk), task -> {
+        int pairs = Math.max(1, half); // one task even with no pair, for a lone row
+        int chunk = MatMul.ceilDiv(pairs, Math.min(pairs, pool.availableParallelism() * SINGLE_ROW_TASKS_PER_THREAD));
+        pool.parallelFor(MatMul.ceilDiv(pairs, chunk), task -> {
             float[] sums = SUMS.get();
             int i0 = task * chunk;
             int i1 = Math.min(half, i0 + chunk);
