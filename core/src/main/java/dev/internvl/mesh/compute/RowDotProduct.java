@@ -151,12 +151,26 @@ final class RowDotProduct {
             int i1 = Math.min(half, i0 + chunk);
             RowCursor a = new RowCursor(targets, i0);
             RowCursor b = new RowCursor(targets, i0 + half);
-            for (int i = i0; i < i1; i++, a.next(), b.next()) {
-                WeightMatrix wa = a.target().w();
-                WeightMatrix wb = b.target().w();
-                bf16Dots1x2(wa.data(), a.row * wa.rowBytes(), wb.data(), b.row * wb.rowBytes(), wa.inDim(), xs, sums);
-                store(sums[0], a.target().bias(), a.target(), 0, a.row, accumulate);
-                store(sums[1], b.target().bias(), b.target(), 0, b.row, accumulate);
+            for (int i = i0; i < i1; ) {
+                // A run of pairs in which neither row moves on to another target: offsets step by a row, with no
+                // lookups per pair (a pair of 896-wide rows takes ~50 ns; in one process, A/B interleaved over 98
+                // fast-state rounds: o 3.1% and q, k, v 1.8% faster, batch-1 decode 1.3%).
+                int run = Math.min(i1 - i, Math.min(a.left(), b.left()));
+                ProductTarget ta = a.target();
+                ProductTarget tb = b.target();
+                MemorySegment da = ta.w().data();
+                MemorySegment db = tb.w().data();
+                long rowA = ta.w().rowBytes();
+                long rowB = tb.w().rowBytes();
+                int k = ta.w().inDim();
+                for (int j = 0; j < run; j++) {
+                    bf16Dots1x2(da, (a.row + j) * rowA, db, (b.row + j) * rowB, k, xs, sums);
+                    store(sums[0], ta.bias(), ta, 0, a.row + j, accumulate);
+                    store(sums[1], tb.bias(), tb, 0, b.row + j, accumulate);
+                }
+                a.skip(run);
+                b.skip(run);
+                i += run;
             }
             if (i1 == half && total % 2 == 1) { // the last row, left over from the pairs
                 RowCursor last = new RowCursor(targets, total - 1);
@@ -186,8 +200,15 @@ final class RowDotProduct {
             return targets.get(index);
         }
 
-        void next() {
-            if (++row == targets.get(index).w().outDim() && index < targets.size() - 1) {
+        /** Rows from here to the end of this target. */
+        int left() {
+            return target().w().outDim() - row;
+        }
+
+        /** Moves on {@code n} rows, at most {@link #left}, to the next target's first row where this one ends. */
+        void skip(int n) {
+            row += n;
+            if (row == targets.get(index).w().outDim() && index < targets.size() - 1) {
                 index++;
                 row = 0;
             }

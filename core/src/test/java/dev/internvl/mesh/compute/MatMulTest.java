@@ -169,6 +169,28 @@ class MatMulTest {
         }
     }
 
+    /**
+     * A single row reads BF16 rows in place from wherever the tensor starts in its file: at every byte offset within
+     * a 64-byte line the products have the same bits, and match the naive sums.
+     */
+    @Test
+    void oneRowGivesTheSameBitsAtEveryOffset() {
+        int n = 21;
+        int k = 128;
+        float[] x = Weights.randomArray(k, 3);
+        float[] aligned = null;
+        for (int offset = 0; offset < 64; offset++) {
+            Weights w = Weights.random(DType.BF16, n, k, 77, offset);
+            float[] y = new float[n];
+            MatMul.linear(TWO, x, 1, w.matrix, null, y);
+            if (aligned == null) {
+                aligned = y;
+                assertClose(naive(x, 1, w.values, n, k, null), y, k);
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(aligned, y, "data " + offset + " bytes past a line");
+        }
+    }
+
     static Stream<Arguments> batchInvarianceShapes() {
         return Stream.of(Arguments.of(DType.BF16, 37, 128), Arguments.of(DType.BF16, 300, 64), Arguments.of(DType.BF16, 6, 96),
                 Arguments.of(DType.BF16, 9, 40), Arguments.of(DType.F16, 11, 64));

@@ -23,10 +23,15 @@ final class Weights {
     }
 
     static Weights random(DType dtype, int out, int in, long seed) {
+        // One byte in, so the data does not start aligned: mapped tensors can sit at any offset.
+        return random(dtype, out, in, seed, 1);
+    }
+
+    /** As {@link #random(DType, int, int, long)}, the data {@code offset} bytes past a 64-byte boundary. */
+    static Weights random(DType dtype, int out, int in, long seed, int offset) {
         Random r = new Random(seed);
         int n = out * in;
-        // One extra byte so the data does not start aligned: mapped tensors can sit at any offset.
-        MemorySegment seg = Arena.ofAuto().allocate((long) n * dtype.byteSize() + 1).asSlice(1);
+        MemorySegment seg = Arena.ofAuto().allocate((long) n * dtype.byteSize() + offset, 64).asSlice(offset);
         float[] values = new float[n];
         for (int i = 0; i < n; i++) {
             float v = (float) r.nextGaussian();
