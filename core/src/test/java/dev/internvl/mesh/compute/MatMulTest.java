@@ -171,12 +171,14 @@ class MatMulTest {
 
     /**
      * A single row reads BF16 rows in place from wherever the tensor starts in its file: at every byte offset within
-     * a 64-byte line the products have the same bits, and match the naive sums.
+     * a 64-byte line the products have the same bits, and match the naive sums. Rows this long are read in aligned
+     * vectors joined in registers where they start on a 4-byte boundary (every lane shift), block by block elsewhere
+     * and at the tensor's ends.
      */
     @Test
     void oneRowGivesTheSameBitsAtEveryOffset() {
         int n = 21;
-        int k = 128;
+        int k = 4096;
         float[] x = Weights.randomArray(k, 3);
         float[] aligned = null;
         for (int offset = 0; offset < 64; offset++) {
