@@ -507,10 +507,8 @@ final class RowDotProduct {
             IntVector p1 = join1.selectFrom(lo1, hi1);
             lo0 = hi0;
             lo1 = hi1;
-            s0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s0);
-            s0 = p0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s0);
-            s1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s1);
-            s1 = p1.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s1);
+            s0 = addBlock(p0, xe, xo, s0);
+            s1 = addBlock(p1, xe, xo, s1);
         }
         sums[0] = Lanes.sum(s0);
         sums[1] = Lanes.sum(s1);
@@ -532,13 +530,20 @@ final class RowDotProduct {
             FloatVector xo = FloatVector.fromArray(F, xs, (int) kk + L);
             IntVector p0 = IntVector.fromMemorySegment(I, data0, w0 + 2 * kk, le);
             IntVector p1 = IntVector.fromMemorySegment(I, data1, w1 + 2 * kk, le);
-            s0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s0);
-            s0 = p0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s0);
-            s1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, s1);
-            s1 = p1.and(0xFFFF0000).reinterpretAsFloats().fma(xo, s1);
+            s0 = addBlock(p0, xe, xo, s0);
+            s1 = addBlock(p1, xe, xo, s1);
         }
         sums[0] = Lanes.sum(s0);
         sums[1] = Lanes.sum(s1);
+    }
+
+    /**
+     * {@code s} plus one block of BF16 pairs {@code p} times x: the low halves (even terms, shifted up) against
+     * {@code xe}, then the high halves (odd terms, in place) against {@code xo}.
+     */
+    private static FloatVector addBlock(IntVector p, FloatVector xe, FloatVector xo, FloatVector s) {
+        FloatVector even = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        return p.and(0xFFFF0000).reinterpretAsFloats().fma(xo, even.fma(xe, s));
     }
 
     /** As {@link #bf16Dots1x2} for one weight row (the odd one out of a task). */
@@ -546,8 +551,7 @@ final class RowDotProduct {
         FloatVector s = FloatVector.zero(F);
         for (int kk = 0; kk < k; kk += 2 * L) {
             IntVector p = IntVector.fromMemorySegment(I, data, w0 + 2L * kk, ByteOrder.LITTLE_ENDIAN);
-            s = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, kk), s);
-            s = p.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, kk + L), s);
+            s = addBlock(p, FloatVector.fromArray(F, xs, kk), FloatVector.fromArray(F, xs, kk + L), s);
         }
         return Lanes.sum(s);
     }
