@@ -462,8 +462,8 @@ final class RowDotProduct {
      */
     private static void pairDots(MemorySegment data0, long w0, MemorySegment data1, long w1, int k, float[] xs,
                                  float[] sums) {
-        int shift0 = k >= JOINED_MIN_IN_DIM ? lineShift(data0, w0, k) : -1;
-        int shift1 = shift0 >= 0 ? lineShift(data1, w1, k) : -1;
+        int shift0 = k >= JOINED_MIN_IN_DIM ? laneShift(data0, w0, k) : -1;
+        int shift1 = shift0 >= 0 ? laneShift(data1, w1, k) : -1;
         if (shift1 >= 0) {
             joinedDots1x2(data0, w0, shift0, data1, w1, shift1, k, xs, sums);
         } else {
@@ -476,7 +476,7 @@ final class RowDotProduct {
      * boundary; -1 where the aligned vectors around it reach outside {@code data} (a row at either end) or the row
      * is not 4-byte aligned.
      */
-    private static int lineShift(MemorySegment data, long offset, int k) {
+    private static int laneShift(MemorySegment data, long offset, int k) {
         long address = data.address() + offset;
         long lead = address & (VECTOR_BYTES - 1);
         boolean inside = offset >= lead && offset - lead + 2L * k + VECTOR_BYTES <= data.byteSize();
@@ -485,7 +485,7 @@ final class RowDotProduct {
 
     /**
      * As {@link #bf16Dots1x2}, the same sums, for rows that start {@code shift0} and {@code shift1} lanes past a
-     * vector boundary ({@link #lineShift}): read in aligned vectors, each block put together from two of them by a
+     * vector boundary ({@link #laneShift}): read in aligned vectors, each block put together from two of them by a
      * two-vector permute.
      */
     private static void joinedDots1x2(MemorySegment data0, long w0, int shift0, MemorySegment data1, long w1,
