@@ -1,5 +1,12 @@
 package dev.internvl.mesh.sampling;
 
+import dev.internvl.mesh.compute.Exp;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,17 +27,24 @@ import java.util.concurrent.ThreadLocalRandom;
  *       not hang on how a sort orders equal values;</li>
  *   <li>a draw from the softmax of what is left.</li>
  * </ol>
- * Probabilities are computed in double with {@link StrictMath}, and the uniform numbers come from {@link SplitMix64}
- * seeded with the request's seed (one generator per request, one number per sampled token), so the same seed and
- * logits give the same tokens on every run, JDK and machine.
+ * Probabilities are computed in double with {@link Exp}'s IEEE-exact exp (in vectors, the same bits as in scalar code)
+ * and summed in index order, and the uniform numbers come from {@link SplitMix64} seeded with the request's seed (one
+ * generator per request, one number per sampled token), so the same seed and logits give the same tokens on every
+ * run, JDK and machine.
  *
  * <p>Nothing vocabulary-sized is allocated per token: without a repetition penalty the logits are read in place;
  * with one, they are copied into a buffer this sampler keeps for the request. Top-k uses a k-entry heap; top-p sorts
- * only the few tokens that can be in the nucleus (at most 256, then 65,536, before it falls back to all).
+ * only the few tokens that can be in the nucleus (at most 256, then 65,536, before it falls back to all). The
+ * log-softmax normaliser (a pass of exps over the vocabulary) is computed only for requests that report logprobs.
  *
  * <p>Not thread-safe: one sampler per request.
  */
 public final class Sampler {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** Floats as many as D's lanes: loaded, then widened to doubles. */
+    private static final VectorSpecies<Float> HALF = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(D.vectorBitSize() / 2));
     /** Tokens per block of the cumulative mass the draw walks, so that it recomputes at most one block. */
     private static final int BLOCK = 1024;
     /** Probability floors of the top-p candidate rounds: at most 1/floor tokens can reach each; 0 takes them all. */
@@ -45,6 +59,7 @@ public final class Sampler {
     private float[] topKHeap;
     private long[] candidates = new long[256];
     private double[] blockMass;
+    private final double[] blockWeights = new double[BLOCK];
 
     public Sampler(SamplingParams params) {
         this.params = Objects.requireNonNull(params, "params");
@@ -74,6 +89,9 @@ public final class Sampler {
         if (!params.greedy()) {
             d = distribution(values, best);
             id = draw(d);
+        }
+        if (!params.reportsLogprobs()) {
+            return new SampledToken(id, Double.NaN, List.of());
         }
         double logNormaliser = d != null && d.values() == logits && d.invTemperature() == 1
                 && d.threshold() == Float.NEGATIVE_INFINITY
@@ -105,7 +123,52 @@ public final class Sampler {
     }
 
     private static double weight(float value, float max, double invTemperature) {
-        return StrictMath.exp(((double) value - max) * invTemperature);
+        return Exp.expDouble(((double) value - max) * invTemperature);
+    }
+
+    /**
+     * The weights of tokens {@code [b * BLOCK, (b + 1) * BLOCK)} at or above {@code threshold}, added in index order
+     * (as {@link #drawInBlock} adds them); each weight computed in vectors, the same bits as {@link #weight}.
+     */
+    private double blockMass(float[] values, int b, float max, double invTemperature, float threshold) {
+        int from = b * BLOCK;
+        int n = Math.min(BLOCK, values.length - from);
+        if (largest(values, from, n) < threshold) {
+            return 0; // under top-k or top-p most blocks: no exps for them
+        }
+        int i = 0;
+        for (int bound = HALF.loopBound(n); i < bound; i += HALF.length()) {
+            FloatVector v = FloatVector.fromArray(HALF, values, from + i);
+            DoubleVector x = ((DoubleVector) v.convertShape(VectorOperators.F2D, D, 0)).sub(max).mul(invTemperature);
+            Exp.expDouble(x).blend(0.0, v.compare(VectorOperators.LT, threshold).cast(D)).intoArray(blockWeights, i);
+        }
+        for (; i < n; i++) {
+            float v = values[from + i];
+            blockWeights[i] = v >= threshold ? weight(v, max, invTemperature) : 0;
+        }
+        double m = 0;
+        for (int j = 0; j < n; j++) {
+            m += blockWeights[j];
+        }
+        return m;
+    }
+
+    /** The largest of {@code n} values from {@code from}; NaN if one is. */
+    private static float largest(float[] values, int from, int n) {
+        FloatVector largest = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            largest = largest.max(FloatVector.fromArray(F, values, from + i)); // a NaN lane stays NaN
+        }
+        float max = largest.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, values[from + i]);
+        }
+        return max;
+    }
+
+    private static int blocks(float[] values) {
+        return (values.length + BLOCK - 1) / BLOCK;
     }
 
     private float[] penalise(float[] logits, int[] tokenIds, int count) {
@@ -139,26 +202,42 @@ public final class Sampler {
         return out;
     }
 
-    /** The lowest id of the largest value; rejects values no distribution can be made of. */
+    /**
+     * The lowest id of the largest value; rejects values no distribution can be made of. In vectors: the largest
+     * value first (a greedy token costs this pass and a short one, not a scalar compare-and-branch per entry).
+     */
     private static int argmax(float[] values) {
-        int best = -1;
-        float bestValue = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < values.length; i++) {
-            float v = values[i];
-            if (v > bestValue) {
-                best = i;
-                bestValue = v;
-            } else if (Float.isNaN(v)) {
-                throw new IllegalArgumentException("the logit of token " + i + " is NaN");
+        float max = largest(values, 0, values.length);
+        if (Float.isNaN(max)) {
+            for (int j = 0; ; j++) {
+                if (Float.isNaN(values[j])) {
+                    throw new IllegalArgumentException("the logit of token " + j + " is NaN");
+                }
             }
         }
-        if (best < 0) {
+        if (max == Float.NEGATIVE_INFINITY) {
             throw new IllegalArgumentException("every logit is -Infinity: there is no token to choose");
         }
-        if (bestValue == Float.POSITIVE_INFINITY) {
+        int best = firstIndexOf(values, max);
+        if (max == Float.POSITIVE_INFINITY) {
             throw new IllegalArgumentException("the logit of token " + best + " is +Infinity");
         }
         return best;
+    }
+
+    /** The first index holding a value equal to {@code v} (0 and -0 are equal), which is there. */
+    private static int firstIndexOf(float[] values, float v) {
+        int i = 0;
+        for (int bound = F.loopBound(values.length); i < bound; i += F.length()) {
+            int lane = FloatVector.fromArray(F, values, i).compare(VectorOperators.EQ, v).firstTrue();
+            if (lane < F.length()) {
+                return i + lane;
+            }
+        }
+        while (values[i] != v) {
+            i++;
+        }
+        return i;
     }
 
     private Distribution distribution(float[] values, int best) {
@@ -171,21 +250,14 @@ public final class Sampler {
         if (params.topP() < 1) {
             threshold = nucleusThreshold(values, max, threshold);
         }
-        int blocks = (values.length + BLOCK - 1) / BLOCK;
+        int blocks = blocks(values);
         if (blockMass == null || blockMass.length != blocks) {
             blockMass = new double[blocks];
         }
         double mass = 0;
         for (int b = 0; b < blocks; b++) {
-            double m = 0;
-            for (int i = b * BLOCK, end = Math.min(i + BLOCK, values.length); i < end; i++) {
-                float v = values[i];
-                if (v >= threshold) {
-                    m += weight(v, max, invTemperature);
-                }
-            }
-            blockMass[b] = m;
-            mass += m;
+            blockMass[b] = blockMass(values, b, max, invTemperature, threshold);
+            mass += blockMass[b];
         }
         return new Distribution(values, max, invTemperature, threshold, blockMass, mass);
     }
@@ -235,10 +307,8 @@ public final class Sampler {
      */
     private float nucleusThreshold(float[] values, float max, float floor) {
         double total = 0;
-        for (float v : values) {
-            if (v >= floor) {
-                total += weight(v, max, invTemperature);
-            }
+        for (int b = 0; b < blocks(values); b++) {
+            total += blockMass(values, b, max, invTemperature, floor);
         }
         double target = params.topP() * total;
         for (double fraction : NUCLEUS_ROUNDS) {
@@ -329,11 +399,11 @@ public final class Sampler {
     }
 
     /** log of the sum of exp(logit), around the largest logit; {@code argmax} is its index when known, else -1. */
-    private static double logSumExp(float[] logits, int argmax) {
+    private double logSumExp(float[] logits, int argmax) {
         float max = logits[argmax >= 0 ? argmax : argmax(logits)];
         double sum = 0;
-        for (float v : logits) {
-            sum += weight(v, max, 1);
+        for (int b = 0; b < blocks(logits); b++) {
+            sum += blockMass(logits, b, max, 1, Float.NEGATIVE_INFINITY);
         }
         return max + StrictMath.log(sum);
     }

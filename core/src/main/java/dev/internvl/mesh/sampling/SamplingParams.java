@@ -20,6 +20,9 @@ import java.util.OptionalLong;
  * @param stopStrings       texts that end generation; the output is cut before the first one. At most
  *                          {@value #MAX_STOP_STRINGS}, none empty.
  * @param topLogprobs       how many most likely alternatives to report with each token, 0 to {@value #MAX_TOP_LOGPROBS}
+ * @param logprobs          report each chosen token's log-probability (OpenAI's {@code logprobs}). Off by default, as
+ *                          there: it costs a pass over the whole vocabulary with a double-precision exp per token,
+ *                          about 0.7 ms at InternVL's 151,674 entries, more than the rest of greedy sampling.
  */
 public record SamplingParams(
         double temperature,
@@ -30,7 +33,8 @@ public record SamplingParams(
         int maxNewTokens,
         List<Integer> stopTokenIds,
         List<String> stopStrings,
-        int topLogprobs) {
+        int topLogprobs,
+        boolean logprobs) {
 
     public static final double MAX_TEMPERATURE = 2.0;
     public static final int MAX_STOP_STRINGS = 4;
@@ -84,13 +88,19 @@ public record SamplingParams(
                 .maxNewTokens(maxNewTokens)
                 .stopTokenIds(stopTokenIds)
                 .stopStrings(stopStrings)
-                .topLogprobs(topLogprobs);
+                .topLogprobs(topLogprobs)
+                .logprobs(logprobs);
         b.seed = seed;
         return b;
     }
 
     public boolean greedy() {
         return temperature == 0;
+    }
+
+    /** Whether sampling needs the log-softmax normaliser: for the chosen token's logprob or the alternatives'. */
+    public boolean reportsLogprobs() {
+        return logprobs || topLogprobs > 0;
     }
 
     private static List<Integer> checkedStopTokenIds(List<Integer> ids) {
@@ -137,6 +147,7 @@ public record SamplingParams(
         private List<Integer> stopTokenIds = List.of();
         private List<String> stopStrings = List.of();
         private int topLogprobs = 0;
+        private boolean logprobs = false;
 
         private Builder() {
         }
@@ -188,9 +199,14 @@ public record SamplingParams(
             return this;
         }
 
+        public Builder logprobs(boolean v) {
+            logprobs = v;
+            return this;
+        }
+
         public SamplingParams build() {
             return new SamplingParams(temperature, topK, topP, repetitionPenalty, seed, maxNewTokens, stopTokenIds,
-                    stopStrings, topLogprobs);
+                    stopStrings, topLogprobs, logprobs);
         }
     }
 }

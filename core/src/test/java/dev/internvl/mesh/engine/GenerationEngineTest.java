@@ -83,7 +83,7 @@ class GenerationEngineTest {
     }
 
     static SamplingParams greedy(int tokens) {
-        return SamplingParams.builder().temperature(0).maxNewTokens(tokens).build();
+        return SamplingParams.builder().temperature(0).maxNewTokens(tokens).logprobs(true).build();
     }
 
     static JsonNode llmCase(String id) {

@@ -82,6 +82,32 @@ class SamplerTest {
     }
 
     @Test
+    void greedyIsTheFirstLargestWhereverItLiesInALongVocabulary() {
+        java.util.Random r = new java.util.Random(11);
+        for (int n : new int[]{1, 15, 16, 17, 33, 1000, 151_674}) {
+            for (int trial = 0; trial < 20; trial++) {
+                float[] logits = new float[n];
+                for (int i = 0; i < n; i++) {
+                    logits[i] = (float) Math.round(r.nextGaussian() * 8) / 4; // coarse: ties, and 0 next to -0
+                    if (logits[i] == 0 && r.nextBoolean()) {
+                        logits[i] = -0f;
+                    }
+                }
+                if (trial % 4 == 0) {
+                    logits[r.nextInt(n)] = 100; // a lone peak anywhere: in a vector, at a vector's edge, in the tail
+                }
+                int expected = 0;
+                for (int i = 1; i < n; i++) {
+                    if (logits[i] > logits[expected]) {
+                        expected = i;
+                    }
+                }
+                assertEquals(expected, greedy(logits, NONE, 1), "n " + n + " trial " + trial);
+            }
+        }
+    }
+
+    @Test
     void greedyIgnoresSeedTopKAndTopPButNotThePenalty() {
         float[] logits = {2.0f, 1.9f, 0.5f};
         for (long seed = 0; seed < 5; seed++) {
@@ -219,10 +245,10 @@ class SamplerTest {
         float[] logits = {1f, 4f, 3f, 2f, -1f};
         double logZ = Math.log(Arrays.stream(widen(logits)).map(Math::exp).sum());
         List<SamplingParams> all = List.of(
-                params().build(),
-                params().temperature(0).build(),
-                params().temperature(0.3).topK(2).build(),
-                params().topP(0.5).repetitionPenalty(1.7).build());
+                params().logprobs(true).build(),
+                params().logprobs(true).temperature(0).build(),
+                params().logprobs(true).temperature(0.3).topK(2).build(),
+                params().logprobs(true).topP(0.5).repetitionPenalty(1.7).build());
         for (SamplingParams p : all) {
             Sampler s = new Sampler(p);
             for (int i = 0; i < 20; i++) {
@@ -231,6 +257,20 @@ class SamplerTest {
                 assertEquals(List.of(), t.topLogprobs());
             }
         }
+    }
+
+    @Test
+    void logprobsAreLeftOutUnlessAsked() {
+        float[] logits = {1f, 4f, 3f, 2f, -1f};
+        SampledToken greedy = new Sampler(params().temperature(0).build()).sample(logits, NONE);
+        assertEquals(1, greedy.tokenId());
+        assertTrue(Double.isNaN(greedy.logprob()));
+        assertEquals(List.of(), greedy.topLogprobs());
+        // Alternatives alone still come with their logprobs (the chosen token's is left to the caller to show).
+        SampledToken alternatives = new Sampler(params().temperature(0).topLogprobs(2).build()).sample(logits, NONE);
+        double logZ = Math.log(Arrays.stream(widen(logits)).map(Math::exp).sum());
+        assertEquals(List.of(1, 2), alternatives.topLogprobs().stream().map(TokenLogprob::tokenId).toList());
+        assertEquals(4 - logZ, alternatives.topLogprobs().getFirst().logprob(), 1e-12);
     }
 
     @Test
@@ -310,6 +350,20 @@ class SamplerTest {
         assertEquals("every logit is -Infinity: there is no token to choose",
                 assertThrows(IllegalArgumentException.class,
                         () -> s.sample(new float[]{Float.NEGATIVE_INFINITY}, NONE)).getMessage());
+        // The same checks far into a vocabulary: the first NaN is named even after a +Infinity, and +Infinity's first.
+        float[] wide = new float[1000];
+        wide[700] = Float.POSITIVE_INFINITY;
+        wide[900] = Float.POSITIVE_INFINITY;
+        assertEquals("the logit of token 700 is +Infinity",
+                assertThrows(IllegalArgumentException.class, () -> s.sample(wide, NONE)).getMessage());
+        wide[800] = Float.NaN;
+        wide[950] = Float.NaN;
+        assertEquals("the logit of token 800 is NaN",
+                assertThrows(IllegalArgumentException.class, () -> s.sample(wide, NONE)).getMessage());
+        float[] hopeless = new float[1000];
+        Arrays.fill(hopeless, Float.NEGATIVE_INFINITY);
+        assertEquals("every logit is -Infinity: there is no token to choose",
+                assertThrows(IllegalArgumentException.class, () -> s.sample(hopeless, NONE)).getMessage());
         assertEquals("logits are empty",
                 assertThrows(IllegalArgumentException.class, () -> s.sample(new float[0], NONE)).getMessage());
         assertEquals("token id 3 at position 1 of the sequence is outside the vocabulary of 3 logits",

@@ -31,6 +31,8 @@ class SamplingParamsTest {
         assertEquals(List.of(), p.stopTokenIds());
         assertEquals(List.of(), p.stopStrings());
         assertEquals(0, p.topLogprobs());
+        assertFalse(p.logprobs());
+        assertFalse(p.reportsLogprobs());
         assertFalse(p.greedy());
     }
 
@@ -59,7 +61,7 @@ class SamplingParamsTest {
     void toBuilderRoundTrips() {
         SamplingParams p = SamplingParams.builder().temperature(0.7).topK(40).topP(0.9).repetitionPenalty(1.1)
                 .seed(7).maxNewTokens(64).stopTokenIds(List.of(2)).stopStrings(List.of("\n\n")).topLogprobs(5)
-                .build();
+                .logprobs(true).build();
         assertEquals(p, p.toBuilder().build());
         assertEquals(OptionalLong.empty(), SamplingParams.defaults().toBuilder().build().seed());
     }
@@ -112,7 +114,7 @@ class SamplingParamsTest {
     @Test
     void nullSeedIsRejectedByTheCanonicalConstructor() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new SamplingParams(1, 0, 1, 1, null, 16, List.of(), List.of(), 0));
+                () -> new SamplingParams(1, 0, 1, 1, null, 16, List.of(), List.of(), 0, false));
         assertEquals("seed must be given as OptionalLong.empty() when absent, not null", e.getMessage());
     }
 }

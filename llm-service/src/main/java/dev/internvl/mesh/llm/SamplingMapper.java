@@ -37,6 +37,7 @@ final class SamplingMapper {
         b.stopTokenIds(p.getStopTokenIdsList());
         b.stopStrings(p.getStopList());
         b.topLogprobs(p.getTopLogprobs());
+        b.logprobs(p.getLogprobs());
         return b.build();
     }
 }

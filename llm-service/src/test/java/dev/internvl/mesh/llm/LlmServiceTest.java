@@ -130,6 +130,28 @@ class LlmServiceTest {
         assertEquals(16, r.last().getUsage().getCompletionTokens());
     }
 
+    /** With {@code logprobs}, each token's log-softmax, as the reference computes it; without, none (not computed). */
+    @Test
+    void logprobsComeOnRequestAndMatchTheGolden() throws IOException {
+        JsonNode c = find("llm_cases", "tiny-300m-style/llm_chat_short");
+        float[] chosen;
+        float[] logsumexp;
+        try (SafetensorsFile f = SafetensorsFile.open(GOLDEN.resolve(c.get("file").asText()))) {
+            chosen = f.tensor("greedy_chosen_logit").toFloatArray();
+            logsumexp = f.tensor("greedy_logsumexp").toFloatArray();
+        }
+        List<Float> logprobs = new ArrayList<>();
+        SamplingParams withLogprobs = greedy(8).toBuilder().setLogprobs(true).build();
+        stub.withDeadlineAfter(60, TimeUnit.SECONDS).generate(text(ints(c.get("input_ids")), withLogprobs))
+                .forEachRemaining(r -> r.getTokensList().forEach(t -> logprobs.add(t.getLogprob())));
+        assertEquals(8, logprobs.size());
+        for (int i = 0; i < logprobs.size(); i++) {
+            assertEquals(chosen[i] - logsumexp[i], logprobs.get(i), 4e-4, "token " + i); // logits + logsumexp atol
+        }
+        run(text(ints(c.get("input_ids")), greedy(4))).last().getTokensList()
+                .forEach(t -> assertEquals(0f, t.getLogprob(), "not asked for: not set"));
+    }
+
     /** Embeddings computed by the caller (here: the golden vision output) spliced where the image segment stands. */
     @Test
     void precomputedImageEmbeddingsGiveTheMultimodalGolden() throws IOException {

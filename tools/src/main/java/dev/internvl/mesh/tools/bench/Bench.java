@@ -15,6 +15,8 @@ import dev.internvl.mesh.model.llm.KvCacheFullException;
 import dev.internvl.mesh.model.llm.KvSequence;
 import dev.internvl.mesh.model.llm.Qwen2Model;
 import dev.internvl.mesh.model.vision.VisionEncoder;
+import dev.internvl.mesh.sampling.Sampler;
+import dev.internvl.mesh.sampling.SamplingParams;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -24,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -333,7 +336,10 @@ public final class Bench {
         }
     }
 
-    /** Tokens/s over {@code steps} decode steps of {@code batch} sequences after {@code prompt}-token prefills. */
+    /**
+     * Tokens/s over {@code steps} decode steps of {@code batch} sequences after {@code prompt}-token prefills, each
+     * token chosen as the service chooses it (the production sampler, greedy, no logprobs).
+     */
     private static double runDecode(Qwen2Model llm, int batch, int prompt, int steps, Random random)
             throws KvCacheFullException {
         LlmConfig c = llm.config();
@@ -345,11 +351,13 @@ public final class Bench {
             seqs.add(s);
         }
         int[] tokens = random.ints(batch, 0, c.vocabSize()).toArray();
+        Sampler[] samplers = new Sampler[batch];
+        Arrays.setAll(samplers, b -> new Sampler(SamplingParams.builder().temperature(0).build()));
         long t = System.nanoTime();
         for (int step = 0; step < steps; step++) {
             List<float[]> logits = llm.decode(seqs, tokens);
             for (int b = 0; b < batch; b++) {
-                tokens[b] = argmax(logits.get(b));
+                tokens[b] = samplers[b].sample(logits.get(b), tokens, 0).tokenId(); // no penalty: no history
             }
         }
         long elapsed = System.nanoTime() - t;
@@ -440,16 +448,6 @@ public final class Bench {
 
     private static double bf16Peak(double fmaPeak) {
         return MatMul.fastGemm().contains("AVX512_BF16") ? 2 * fmaPeak : fmaPeak;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /** Bytes of language-model weights one decode step reads: every layer, the final norm and the lm_head. */

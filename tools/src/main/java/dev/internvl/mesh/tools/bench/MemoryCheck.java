@@ -7,6 +7,8 @@ import dev.internvl.mesh.compute.Precision;
 import dev.internvl.mesh.model.llm.KvBlockPool;
 import dev.internvl.mesh.model.llm.KvSequence;
 import dev.internvl.mesh.model.llm.Qwen2Model;
+import dev.internvl.mesh.sampling.Sampler;
+import dev.internvl.mesh.sampling.SamplingParams;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -59,14 +61,15 @@ public final class MemoryCheck {
                 sequences.add(seq);
             }
             int[] next = new int[SEQUENCES];
+            Sampler greedy = new Sampler(SamplingParams.builder().temperature(0).build()); // no penalty: no history
             for (int s = 0; s < SEQUENCES; s++) {
                 float[] logits = llm.prefill(sequences.get(s), random.ints(CONTEXT - SHARED_PREFIX, 0, vocab).toArray(), null, 512);
-                next[s] = argmax(logits);
+                next[s] = greedy.sample(logits, next, 0).tokenId();
             }
             for (int step = 0; step < DECODE_STEPS; step++) {
                 List<float[]> logits = llm.decode(sequences, next);
                 for (int s = 0; s < SEQUENCES; s++) {
-                    next[s] = argmax(logits.get(s));
+                    next[s] = greedy.sample(logits.get(s), next, 0).tokenId();
                 }
             }
             long kv = (long) cache.blockCount() * KvBlockPool.bytesPerBlock(llm.config(), BLOCK);
@@ -83,16 +86,6 @@ public final class MemoryCheck {
             }
         }
         return bytes;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     static long peakRssBytes() throws IOException {
