@@ -57,7 +57,7 @@ class MatMulTest {
     static Stream<Arguments> fastShapes() {
         List<Arguments> out = new ArrayList<>();
         for (DType dtype : new DType[]{DType.BF16, DType.F32}) {
-            for (int m : new int[]{1, 4, 17, 49, 130}) {
+            for (int m : new int[]{1, 4, 16, 17, 49, 130}) {
                 // 1 x 33: a BF16 weight of 66 bytes, not a whole cache line past its first
                 for (int[] s : new int[][]{{67, 130}, {130, 64}, {200, 96}, {1, 33}}) {
                     out.add(Arguments.of(dtype, m, s[0], s[1]));
