@@ -25,6 +25,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -85,7 +86,10 @@ final class NativeBf16Gemm {
     private static final int SWAPPED_MIN_ROWS = 16;
     /** Prefill's chunks of hundreds of rows keep W as the packed operand, packed once for all of them. */
     private static final int SWAPPED_MAX_ROWS = 64;
-    /** Bytes of W per call with the operands swapped: 512 KB to 2 MB measured alike, 256 KB a little slower. */
+    /**
+     * Bytes of W per call with the operands swapped, read through first as well (without, 1.5-2x slower): 512 KB
+     * to 2 MB measured alike, 256 KB a little slower.
+     */
     private static final int SWAPPED_CHUNK_BYTES = 1 << 20;
     /** Where {@link #readThrough} leaves its sum, so the JIT keeps the reads. */
     private static long readThroughSum;
@@ -94,7 +98,7 @@ final class NativeBf16Gemm {
     /** A thread's native buffers for BF16 x (as caller) and fp32 y (as a task), reused across calls. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     /** Gather indices {@code 0, rows, 2 rows, ...} by row count, per thread. */
-    private static final ThreadLocal<Map<Integer, int[]>> STRIDES = ThreadLocal.withInitial(java.util.HashMap::new);
+    private static final ThreadLocal<Map<Integer, int[]>> STRIDES = ThreadLocal.withInitial(HashMap::new);
 
     private static final class Scratch {
         private MemorySegment source = MemorySegment.NULL;
@@ -157,7 +161,7 @@ final class NativeBf16Gemm {
             firstTask[i + 1] = firstTask[i] + MatMul.ceilDiv(n, slice[i]);
         }
         boolean swapped = rows >= SWAPPED_MIN_ROWS && rows <= SWAPPED_MAX_ROWS;
-        // Each task hands oneDNN about CHUNK_BYTES of W at a time, read through once in order first.
+        // Each task hands oneDNN a chunk of W at a time (CHUNK_BYTES, or SWAPPED_CHUNK_BYTES), read through first.
         int chunk = Math.max(PANEL, (swapped ? SWAPPED_CHUNK_BYTES : CHUNK_BYTES) / (k * 2) / PANEL * PANEL);
         MemorySegment src = SCRATCH.get().source((long) rows * k * 2);
         // The conversion is split over the pool only when large (prefill); a decode batch's few rows are
