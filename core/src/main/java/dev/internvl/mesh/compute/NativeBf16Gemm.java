@@ -79,9 +79,9 @@ final class NativeBf16Gemm {
     /**
      * From this many x rows to {@link #SWAPPED_MAX_ROWS}, the product runs with its operands swapped: W's rows as
      * oneDNN's source, read in place, and x as its (small) weights, which it packs instead of W; the output comes
-     * back transposed. A decode batch of 16 in one process, interleaved, through oneDNN alone: the largest
-     * matrices 10-15% faster (lm_head 411-509 against 331-397 GFLOP/s, gate and up 379-423 against 278-340); at 4
-     * rows 5-15% slower, at 8 even.
+     * back transposed. Fast-path decode, both builds in one process, interleaved: batch 16 +8% (slow memory
+     * state, 30 rounds) and +21% (fast, 8), batch 32 +1.5% and +4%; through oneDNN alone, 16 rows, the largest
+     * matrices 10-15% faster. At 4 rows the swap measured 5-15% slower, at 8 even.
      */
     private static final int SWAPPED_MIN_ROWS = 16;
     /** Prefill's chunks of hundreds of rows keep W as the packed operand, packed once for all of them. */
