@@ -74,6 +74,8 @@ final class RowDotProduct {
 
     private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[W_ROWS * X_ROWS]);
+    /** The 4 x 4 kernels' accumulators, lane by lane, for {@link #laneSums}. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[W_ROWS * X_ROWS * L]);
 
     private RowDotProduct() {
     }
@@ -429,28 +431,24 @@ final class RowDotProduct {
                 s33 = o3.fma(xv, s33);
             }
         }
-        sums[0] = Lanes.sum(s00);
-        sums[1] = Lanes.sum(s01);
-        sums[2] = Lanes.sum(s02);
-        sums[3] = Lanes.sum(s03);
-        if (rows > 1) {
-            sums[4] = Lanes.sum(s10);
-            sums[5] = Lanes.sum(s11);
-            sums[6] = Lanes.sum(s12);
-            sums[7] = Lanes.sum(s13);
-        }
-        if (rows > 2) {
-            sums[8] = Lanes.sum(s20);
-            sums[9] = Lanes.sum(s21);
-            sums[10] = Lanes.sum(s22);
-            sums[11] = Lanes.sum(s23);
-        }
-        if (rows > 3) {
-            sums[12] = Lanes.sum(s30);
-            sums[13] = Lanes.sum(s31);
-            sums[14] = Lanes.sum(s32);
-            sums[15] = Lanes.sum(s33);
-        }
+        float[] lanes = LANES.get();
+        s00.intoArray(lanes, 0);
+        s01.intoArray(lanes, L);
+        s02.intoArray(lanes, 2 * L);
+        s03.intoArray(lanes, 3 * L);
+        s10.intoArray(lanes, 4 * L);
+        s11.intoArray(lanes, 5 * L);
+        s12.intoArray(lanes, 6 * L);
+        s13.intoArray(lanes, 7 * L);
+        s20.intoArray(lanes, 8 * L);
+        s21.intoArray(lanes, 9 * L);
+        s22.intoArray(lanes, 10 * L);
+        s23.intoArray(lanes, 11 * L);
+        s30.intoArray(lanes, 12 * L);
+        s31.intoArray(lanes, 13 * L);
+        s32.intoArray(lanes, 14 * L);
+        s33.intoArray(lanes, 15 * L);
+        laneSums(lanes, rows * W_ROWS, sums);
     }
 
     /**
@@ -556,6 +554,18 @@ final class RowDotProduct {
         return Lanes.sum(s);
     }
 
+    /**
+     * {@code sums[i]} = the lane sum of accumulator i, {@code lanes[i * L ..]}, for the first {@code n}. Through a
+     * buffer because a kernel that calls {@link Lanes#sum} sixteen times outgrows C2's inlining budget: it kept
+     * twelve of the calls, each boxing its vector (a third of batch-16 exact decode's time in the dot kernels).
+     * One call site in a loop is inlined; the sums are the same.
+     */
+    private static void laneSums(float[] lanes, int n, float[] sums) {
+        for (int i = 0; i < n; i++) {
+            sums[i] = Lanes.sum(FloatVector.fromArray(F, lanes, i * L));
+        }
+    }
+
     /** Four widened weight rows against one x row: {@code sums[j] = w[j] · x}. */
     private static void dots1x4(float[] w, int kPad, float[] xs, int xOff, float[] sums) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
@@ -611,21 +621,23 @@ final class RowDotProduct {
             s32 = w2.fma(xv, s32);
             s33 = w3.fma(xv, s33);
         }
-        sums[0] = Lanes.sum(s00);
-        sums[1] = Lanes.sum(s01);
-        sums[2] = Lanes.sum(s02);
-        sums[3] = Lanes.sum(s03);
-        sums[4] = Lanes.sum(s10);
-        sums[5] = Lanes.sum(s11);
-        sums[6] = Lanes.sum(s12);
-        sums[7] = Lanes.sum(s13);
-        sums[8] = Lanes.sum(s20);
-        sums[9] = Lanes.sum(s21);
-        sums[10] = Lanes.sum(s22);
-        sums[11] = Lanes.sum(s23);
-        sums[12] = Lanes.sum(s30);
-        sums[13] = Lanes.sum(s31);
-        sums[14] = Lanes.sum(s32);
-        sums[15] = Lanes.sum(s33);
+        float[] lanes = LANES.get();
+        s00.intoArray(lanes, 0);
+        s01.intoArray(lanes, L);
+        s02.intoArray(lanes, 2 * L);
+        s03.intoArray(lanes, 3 * L);
+        s10.intoArray(lanes, 4 * L);
+        s11.intoArray(lanes, 5 * L);
+        s12.intoArray(lanes, 6 * L);
+        s13.intoArray(lanes, 7 * L);
+        s20.intoArray(lanes, 8 * L);
+        s21.intoArray(lanes, 9 * L);
+        s22.intoArray(lanes, 10 * L);
+        s23.intoArray(lanes, 11 * L);
+        s30.intoArray(lanes, 12 * L);
+        s31.intoArray(lanes, 13 * L);
+        s32.intoArray(lanes, 14 * L);
+        s33.intoArray(lanes, 15 * L);
+        laneSums(lanes, W_ROWS * X_ROWS, sums);
     }
 }
