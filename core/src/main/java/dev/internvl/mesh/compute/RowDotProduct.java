@@ -558,7 +558,9 @@ final class RowDotProduct {
      * {@code sums[i]} = the lane sum of accumulator i, {@code lanes[i * L ..]}, for the first {@code n}. Through a
      * buffer because a kernel that calls {@link Lanes#sum} sixteen times outgrows C2's inlining budget: it kept
      * twelve of the calls, each boxing its vector (a third of batch-16 exact decode's time in the dot kernels).
-     * One call site in a loop is inlined; the sums are the same.
+     * One call site in a loop is inlined; the sums are the same. The kernels store their accumulators with
+     * sixteen lines each rather than through a helper that takes the vectors: such a helper was itself left as a
+     * call in {@code bf16Dots} (the same node budget), boxing all sixteen.
      */
     private static void laneSums(float[] lanes, int n, float[] sums) {
         for (int i = 0; i < n; i++) {
