@@ -25,7 +25,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -97,8 +96,6 @@ final class NativeBf16Gemm {
     private static final Dnnl DNNL = Dnnl.load();
     /** A thread's native buffers for BF16 x (as caller) and fp32 y (as a task), reused across calls. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-    /** Gather indices {@code 0, rows, 2 rows, ...} by row count, per thread. */
-    private static final ThreadLocal<Map<Integer, int[]>> STRIDES = ThreadLocal.withInitial(HashMap::new);
 
     private static final class Scratch {
         private MemorySegment source = MemorySegment.NULL;
@@ -161,6 +158,9 @@ final class NativeBf16Gemm {
             firstTask[i + 1] = firstTask[i] + MatMul.ceilDiv(n, slice[i]);
         }
         boolean swapped = rows >= SWAPPED_MIN_ROWS && rows <= SWAPPED_MAX_ROWS;
+        // A swapped product's output is gathered back into rows: lane i takes column i of a vector's worth.
+        int[] stride = swapped ? java.util.stream.IntStream.range(0, F.length()).map(lane -> lane * rows).toArray()
+                : null;
         // Each task hands oneDNN a chunk of W at a time (CHUNK_BYTES, or SWAPPED_CHUNK_BYTES), read through first.
         int chunk = Math.max(PANEL, (swapped ? SWAPPED_CHUNK_BYTES : CHUNK_BYTES) / (k * 2) / PANEL * PANEL);
         MemorySegment src = SCRATCH.get().source((long) rows * k * 2);
@@ -196,7 +196,7 @@ final class NativeBf16Gemm {
                 float[] columnsFirst = scratch.transposed(rows * count);
                 MemorySegment.copy(dst, ValueLayout.JAVA_FLOAT, 0, columnsFirst, 0, rows * count);
                 for (int m = 0; m < rows; m++) {
-                    storeTransposed(columnsFirst, rows, m, count, t.bias(), n0, t.rowArrays()[m],
+                    storeTransposed(columnsFirst, rows, stride, m, count, t.bias(), n0, t.rowArrays()[m],
                             t.rowStarts()[m] + n0, accumulate);
                 }
             } else {
@@ -266,12 +266,10 @@ final class NativeBf16Gemm {
 
     /**
      * As {@link #store} for row {@code m} of a swapped product's output, {@code columnsFirst[j * rows + m]} for
-     * {@code count} columns: each vector gathered with a stride of {@code rows}.
+     * {@code count} columns: each vector gathered at {@code stride}, the lanes' offsets {@code 0, rows, 2 rows, ...}.
      */
-    private static void storeTransposed(float[] columnsFirst, int rows, int m, int count, float[] bias, int biasOff,
-                                        float[] y, int yOff, boolean accumulate) {
-        int[] stride = STRIDES.get().computeIfAbsent(rows, r -> java.util.stream.IntStream.range(0, F.length())
-                .map(i -> i * r).toArray());
+    private static void storeTransposed(float[] columnsFirst, int rows, int[] stride, int m, int count, float[] bias,
+                                        int biasOff, float[] y, int yOff, boolean accumulate) {
         int j = 0;
         for (int bound = F.loopBound(count); j < bound; j += F.length()) {
             FloatVector v = FloatVector.fromArray(F, columnsFirst, j * rows + m, stride, 0);

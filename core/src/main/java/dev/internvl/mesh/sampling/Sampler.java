@@ -133,7 +133,7 @@ public final class Sampler {
     private double blockMass(float[] values, int b, float max, double invTemperature, float threshold) {
         int from = b * BLOCK;
         int n = Math.min(BLOCK, values.length - from);
-        if (largest(values, from, n) < threshold) {
+        if (threshold > Float.NEGATIVE_INFINITY && largest(values, from, n) < threshold) {
             return 0; // under top-k or top-p most blocks: no exps for them
         }
         int i = 0;
