@@ -46,10 +46,11 @@ final class RowDotProduct {
     /** Bytes per vector, and per block of BF16 pairs. */
     private static final int VECTOR_BYTES = I.vectorByteSize();
     /**
-     * The shortest rows a single-row product reads in aligned vectors ({@link #pairDots}): 896-wide rows lose by it,
-     * 4864-wide ones gain; lengths in between were not measured.
+     * The shortest rows a single-row product reads in aligned vectors, with x packed as BF16 on the fast path
+     * ({@link #pairDots}): 896-wide rows lose by the first and do not gain by the second, 4864-wide ones gain by
+     * both; lengths in between were not measured.
      */
-    private static final int JOINED_MIN_IN_DIM = 4096;
+    private static final int LONG_ROW_MIN_IN_DIM = 4096;
     /** {@code JOIN[s]} takes lanes s.. of one vector, then the first of the next: a block s lanes past a boundary. */
     private static final IntVector[] JOIN = java.util.stream.IntStream.range(0, L)
             .mapToObj(s -> IntVector.zero(I).addIndex(1).add(s)).toArray(IntVector[]::new);
@@ -104,7 +105,9 @@ final class RowDotProduct {
             }
         }
         if (rows == 1 && targets.stream().allMatch(t -> readsInPlace(t.w()))) {
-            singleRow(pool, paired, targets, totalRows, accumulate);
+            int k = targets.getFirst().w().inDim();
+            int[] packed = roundToBf16 && k >= LONG_ROW_MIN_IN_DIM ? packBf16(x, xOff, k) : null;
+            singleRow(pool, paired, packed, targets, totalRows, accumulate);
             return;
         }
         int xBlocks = MatMul.ceilDiv(rows, X_BLOCK);
@@ -151,8 +154,10 @@ final class RowDotProduct {
      * but there). Bench model, fast memory state (read probe 74-75 GB/s), against the halves of a task's rows (0.2-2
      * MB apart): gate and up 63.6 -> 68.9 GB/s, batch-1 exact decode 72.1% -> 75.4% of the probe (34 and 27 rounds,
      * separate JVMs alternating); in the slow state both about 90%.
+     *
+     * @param packed on the fast path with long rows, x as packed BF16 ({@link #packBf16}); null otherwise
      */
-    private static void singleRow(ComputePool pool, float[] xs, List<ProductTarget> targets, int total,
+    private static void singleRow(ComputePool pool, float[] xs, int[] packed, List<ProductTarget> targets, int total,
                                   boolean accumulate) {
         int half = total / 2;
         int pairs = Math.max(1, half); // one task even with no pair, for a lone row
@@ -176,7 +181,7 @@ final class RowDotProduct {
                 long rowB = tb.w().rowBytes();
                 int k = ta.w().inDim();
                 for (int j = 0; j < run; j++) {
-                    pairDots(da, (a.row + j) * rowA, db, (b.row + j) * rowB, k, xs, sums);
+                    pairDots(da, (a.row + j) * rowA, db, (b.row + j) * rowB, k, xs, packed, sums);
                     store(sums[0], ta.bias(), ta, 0, a.row + j, accumulate);
                     store(sums[1], tb.bias(), tb, 0, b.row + j, accumulate);
                 }
@@ -337,6 +342,18 @@ final class RowDotProduct {
         return xs;
     }
 
+    /**
+     * {@code x[xOff .. xOff + k)} rounded to BF16 and packed two to an int as the weights are (lane i: term 2i in the
+     * low half, 2i + 1 in the high half), so a kernel widens x as it widens a weight row ({@link #packedDots1x2}).
+     */
+    private static int[] packBf16(float[] x, int xOff, int k) {
+        int[] packed = new int[k / 2];
+        for (int i = 0; i < packed.length; i++) {
+            packed[i] = Bf16.bits(x[xOff + 2 * i + 1]) << 16 | Bf16.bits(x[xOff + 2 * i]) & 0xFFFF;
+        }
+        return packed;
+    }
+
     /** A per-thread buffer for {@link #W_ROWS} widened weight rows. */
     private static float[] widenedBuffer(int kPad) {
         float[] b = WIDENED.get();
@@ -452,17 +469,21 @@ final class RowDotProduct {
     }
 
     /**
-     * {@link #bf16Dots1x2} of two rows, or {@link #joinedDots1x2} where they are long and their aligned vectors lie
-     * inside their tensors. Tensors in a safetensors file start wherever the header ends (8-byte aligned), so a
-     * block's 64-byte load usually straddles two cache lines; for long rows, aligned loads joined in registers read
-     * faster (4864-wide down projections, same process, A/B interleaved: +7.8% over 33 fast-state rounds, +1.6% over
-     * 115 slow ones), for 896-wide ones the permute costs more than the straddling (4-15% slower).
+     * {@link #bf16Dots1x2} of two rows, or {@link #joinedDots1x2} ({@link #packedDots1x2} given x packed) where they
+     * are long and their aligned vectors lie inside their tensors. Tensors in a safetensors file start wherever the
+     * header ends (8-byte aligned), so a block's 64-byte load usually straddles two cache lines; for long rows,
+     * aligned loads joined in registers read faster (4864-wide down projections, same process, A/B interleaved:
+     * +7.8% over 33 fast-state rounds, +1.6% over 115 slow ones), for 896-wide ones the permute costs more than the
+     * straddling (4-15% slower). The same sums whichever runs: packed x holds the BF16 values the fast path's
+     * float x holds.
      */
     private static void pairDots(MemorySegment data0, long w0, MemorySegment data1, long w1, int k, float[] xs,
-                                 float[] sums) {
-        int shift0 = k >= JOINED_MIN_IN_DIM ? laneShift(data0, w0, k) : -1;
+                                 int[] packed, float[] sums) {
+        int shift0 = k >= LONG_ROW_MIN_IN_DIM ? laneShift(data0, w0, k) : -1;
         int shift1 = shift0 >= 0 ? laneShift(data1, w1, k) : -1;
-        if (shift1 >= 0) {
+        if (shift1 >= 0 && packed != null) {
+            packedDots1x2(data0, w0, shift0, data1, w1, shift1, k, packed, sums);
+        } else if (shift1 >= 0) {
             joinedDots1x2(data0, w0, shift0, data1, w1, shift1, k, xs, sums);
         } else {
             bf16Dots1x2(data0, w0, data1, w1, k, xs, sums);
@@ -499,6 +520,41 @@ final class RowDotProduct {
         for (long kk = 0; kk < k; kk += 2 * L) { // a long counter, as in bf16Dots1x2
             FloatVector xe = FloatVector.fromArray(F, xs, (int) kk);
             FloatVector xo = FloatVector.fromArray(F, xs, (int) kk + L);
+            IntVector hi0 = IntVector.fromMemorySegment(I, data0, line0 + 2 * kk + VECTOR_BYTES, le);
+            IntVector hi1 = IntVector.fromMemorySegment(I, data1, line1 + 2 * kk + VECTOR_BYTES, le);
+            IntVector p0 = join0.selectFrom(lo0, hi0);
+            IntVector p1 = join1.selectFrom(lo1, hi1);
+            lo0 = hi0;
+            lo1 = hi1;
+            s0 = addBlock(p0, xe, xo, s0);
+            s1 = addBlock(p1, xe, xo, s1);
+        }
+        sums[0] = Lanes.sum(s0);
+        sums[1] = Lanes.sum(s1);
+    }
+
+    /**
+     * As {@link #joinedDots1x2}, the same sums, with x as packed BF16 pairs ({@link #packBf16}): half the bytes, so a
+     * 4864-wide x row (9.5 KB) stays in L1 beside the weight streams, where as fp32 (19 KB) it is evicted by them and
+     * fetched again for every pair of rows. Fast-path batch-1 decode, down projections in the decode step: 51 -> 65
+     * GB/s with the read probe at ~77 (the step 15.9 -> 15.4 ms), 42 -> 47 at ~50 (separate JVMs alternating). A
+     * twin of {@link #joinedDots1x2} for x in a second representation: one kernel taking x either way would read it
+     * through a branch or an interface in the loop.
+     */
+    private static void packedDots1x2(MemorySegment data0, long w0, int shift0, MemorySegment data1, long w1,
+                                      int shift1, int k, int[] packed, float[] sums) {
+        IntVector join0 = JOIN[shift0];
+        IntVector join1 = JOIN[shift1];
+        long line0 = w0 - 4L * shift0;
+        long line1 = w1 - 4L * shift1;
+        ByteOrder le = ByteOrder.LITTLE_ENDIAN;
+        IntVector lo0 = IntVector.fromMemorySegment(I, data0, line0, le);
+        IntVector lo1 = IntVector.fromMemorySegment(I, data1, line1, le);
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        for (long kk = 0; kk < k; kk += 2 * L) { // a long counter, as in bf16Dots1x2
+            IntVector px = IntVector.fromArray(I, packed, (int) (kk / 2));
+            FloatVector xe = px.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector xo = px.and(0xFFFF0000).reinterpretAsFloats();
             IntVector hi0 = IntVector.fromMemorySegment(I, data0, line0 + 2 * kk + VECTOR_BYTES, le);
             IntVector hi1 = IntVector.fromMemorySegment(I, data1, line1 + 2 * kk + VECTOR_BYTES, le);
             IntVector p0 = join0.selectFrom(lo0, hi0);

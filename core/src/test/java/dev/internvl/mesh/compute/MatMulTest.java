@@ -193,6 +193,34 @@ class MatMulTest {
         }
     }
 
+    /**
+     * On the fast path a single row of long rows reads x packed as BF16, its aligned-vector rows through a kernel of
+     * their own and the rest through the one the exact path uses: the same bits as the row in a batch of two (x as
+     * BF16 values in fp32), for one matrix and for two sharing the input, wherever the tensor starts in a line.
+     */
+    @Test
+    void fastPathSingleRowMatchesTheRowInABatch() {
+        int n = 21;
+        int k = 4096;
+        float[] x = Weights.randomArray(2 * k, 4);
+        float[] first = java.util.Arrays.copyOf(x, k);
+        for (int offset : new int[]{0, 2, 4, 8, 22, 48, 62}) {
+            Weights w = Weights.random(DType.BF16, n, k, 78, offset);
+            float[] batch = new float[2 * n];
+            MatMul.linear(TWO, Precision.FAST, x, 2, w.matrix, null, batch);
+            float[] want = java.util.Arrays.copyOf(batch, n);
+            float[] alone = new float[n];
+            MatMul.linear(TWO, Precision.FAST, first, 1, w.matrix, null, alone);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want, alone, "one matrix, " + offset + " bytes past a line");
+            float[] a = new float[n];
+            float[] b = new float[n];
+            MatMul.linear(TWO, Precision.FAST, first, 1, List.of(w.matrix, w.matrix), java.util.Arrays.asList(null, null),
+                    List.of(a, b));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want, a, "two matrices, " + offset + " bytes past a line");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want, b, "two matrices, " + offset + " bytes past a line");
+        }
+    }
+
     static Stream<Arguments> batchInvarianceShapes() {
         return Stream.of(Arguments.of(DType.BF16, 37, 128), Arguments.of(DType.BF16, 300, 64), Arguments.of(DType.BF16, 6, 96),
                 Arguments.of(DType.BF16, 9, 40), Arguments.of(DType.F16, 11, 64));
