@@ -118,8 +118,11 @@ public final class Bench {
                     benchDecode(fast, 16, llmWeightBytes));
             Measurement bandwidth = new Measurement();
             decode.forEach(d -> d.besideReads().values().forEach(bandwidth::add));
+            // The bandwidth target is judged on batch-1 decode with BF16 activations: the C++ engine's BF16 figure
+            // is decode of that kind. The exact path's share is printed beside it.
+            DecodeRuns judged = decode.get(2);
             for (DecodeRuns d : decode) {
-                decodeLine(d, llmWeightBytes, bandwidth.best(), d == decode.getFirst());
+                decodeLine(d, llmWeightBytes, bandwidth.best(), d == judged);
             }
             line("  (reference)", String.format(Locale.ROOT, "C++ engine on Zen 4: %.1f tok/s BF16, %.1f int8", CPP_DECODE,
                     CPP_DECODE_INT8), "");
