@@ -106,7 +106,7 @@ final class RowDotProduct {
         }
         if (rows == 1 && targets.stream().allMatch(t -> readsInPlace(t.w()))) {
             int k = targets.getFirst().w().inDim();
-            int[] packed = roundToBf16 && k >= LONG_ROW_MIN_IN_DIM ? packBf16(x, xOff, k) : null;
+            int[] packed = roundToBf16 && k >= LONG_ROW_MIN_IN_DIM ? packBf16(paired, k) : null;
             singleRow(pool, paired, packed, targets, totalRows, accumulate);
             return;
         }
@@ -343,13 +343,17 @@ final class RowDotProduct {
     }
 
     /**
-     * {@code x[xOff .. xOff + k)} rounded to BF16 and packed two to an int as the weights are (lane i: term 2i in the
-     * low half, 2i + 1 in the high half), so a kernel widens x as it widens a weight row ({@link #packedDots1x2}).
+     * One x row as {@link #arrange} leaves it on the fast path (BF16 values, each block's even terms before its odd
+     * ones), packed two to an int as the weights are (lane i: the even term in the low half, the odd one in the high
+     * half), so a kernel widens x as it widens a weight row ({@link #packedDots1x2}). The rounding is arrange's; this
+     * only moves the BF16 bits. {@code k} is a whole number of blocks.
      */
-    private static int[] packBf16(float[] x, int xOff, int k) {
+    private static int[] packBf16(float[] paired, int k) {
         int[] packed = new int[k / 2];
-        for (int i = 0; i < packed.length; i++) {
-            packed[i] = Bf16.bits(x[xOff + 2 * i + 1]) << 16 | Bf16.bits(x[xOff + 2 * i]) & 0xFFFF;
+        for (int kk = 0; kk < k; kk += 2 * L) {
+            IntVector even = FloatVector.fromArray(F, paired, kk).reinterpretAsInts();
+            IntVector odd = FloatVector.fromArray(F, paired, kk + L).reinterpretAsInts();
+            odd.and(0xFFFF0000).or(even.lanewise(VectorOperators.LSHR, 16)).intoArray(packed, kk / 2);
         }
         return packed;
     }
