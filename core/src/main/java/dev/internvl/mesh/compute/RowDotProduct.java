@@ -38,7 +38,12 @@ final class RowDotProduct {
     /**
      * Tasks per thread for a single x row: one, so each thread's two streams stay as far apart as {@link #singleRow}
      * puts them and the threads' streams a quarter of the call's weights apart (batch-1 exact decode in the fast
-     * memory state: 75.4% of the read probe against 73.4% with two tasks per thread, 27 and 22 rounds).
+     * memory state: 75.4% of the read probe against 73.4% with two tasks per thread, 27 and 22 rounds). The
+     * threads then end some 10 us apart on a 230 us product (gate and up), yet letting the first one done take
+     * blocks from the back of the other's range was slower: claiming 64 KB at a time through a CAS (a locked
+     * instruction between the blocks of a stream; with or without each range's bounds on a line of its own) read
+     * every product of the decode step slower (batch-1 fast decode 82-83% -> 75-79% of the probe in the fast memory
+     * state, 94% -> 91-92% in the slow one; two runs of separate JVMs alternating).
      */
     private static final int SINGLE_ROW_TASKS_PER_THREAD = 1;
 
@@ -478,8 +483,9 @@ final class RowDotProduct {
      * header ends (8-byte aligned), so a block's 64-byte load usually straddles two cache lines; for long rows,
      * aligned loads joined in registers read faster (4864-wide down projections, same process, A/B interleaved:
      * +7.8% over 33 fast-state rounds, +1.6% over 115 slow ones), for 896-wide ones the permute costs more than the
-     * straddling (4-15% slower). The same sums whichever runs: packed x holds the BF16 values the fast path's
-     * float x holds.
+     * straddling (4-15% slower), and so does aligning them by shifting x instead (x laid out once a call to line up
+     * with aligned weight vectors, one more block a row, the accumulators rotated back: the same bits, 10% slower
+     * from L2). The same sums whichever runs: packed x holds the BF16 values the fast path's float x holds.
      */
     private static void pairDots(MemorySegment data0, long w0, MemorySegment data1, long w1, int k, float[] xs,
                                  int[] packed, float[] sums) {
