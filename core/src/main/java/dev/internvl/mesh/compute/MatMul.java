@@ -15,8 +15,8 @@ import java.util.List;
  * <p>Two Java paths. Up to {@link #ROW_DOT_MAX_ROWS} rows of x (decode, small batches) against a
  * {@link WeightMatrix} go through {@link RowDotProduct}, which streams the weights once for all rows. More rows go
  * through packing: W is packed, a {@code KC x NR} block at a time, into fp32 panels, and a register-tiled kernel
- * computes {@code MR x NR} blocks of y with all accumulators in vector registers; packing costs about as much as
- * 50 rows of streaming, so it pays beyond that. Both split the output over the {@link ComputePool}; all vector
+ * computes {@code MR x NR} blocks of y with all accumulators in vector registers (NR: {@link #TILE_VECTORS}
+ * vectors); packing costs about as much as 50 rows of streaming, so it pays beyond that. Both split the output over the {@link ComputePool}; all vector
  * widths come from {@code SPECIES_PREFERRED}.
  *
  * <p>On the {@link Precision#FAST fast} path x is rounded to BF16 first, and products with weights of
@@ -33,10 +33,17 @@ import java.util.List;
 public final class MatMul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
-    /** Register tile: MR rows of x by NR = 4 vectors of output columns (24 accumulators). */
+    /** Register tile: MR rows of x by {@link #TILE_VECTORS} vectors of output columns. */
     static final int MR = 6;
-    static final int NR = 4 * L;
-    /** Depth of one packed panel; NR x KC floats stay in L2 while all rows of a block stream past. */
+    /**
+     * Four vectors (24 accumulators) where the CPU has 32 vector registers; two (12) on x86 without AVX-512, which
+     * has 16: there the wider tile spills accumulators to the stack on every step (prefill at 40% of the fp32 FMA
+     * peak on an AVX2 Zen 3).
+     */
+    static final int TILE_VECTORS = sixteenVectorRegisters() ? 2 : 4;
+    /** The widest tile's columns: the panel buffer fits either tile. */
+    private static final int MAX_NR = 4 * L;
+    /** Depth of one packed panel; its KC x NR floats stay in L2 while all rows of a block stream past. */
     static final int KC = 256;
     /** At most this many x rows take the streaming row-dot kernel (measured crossover: 48 to 64 rows). */
     static final int ROW_DOT_MAX_ROWS = 48;
@@ -46,7 +53,7 @@ public final class MatMul {
      */
     static final int NATIVE_MIN_ROWS = 3;
 
-    private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[NR * KC]);
+    private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[MAX_NR * KC]);
 
     private MatMul() {
     }
@@ -96,10 +103,11 @@ public final class MatMul {
                 System.arraycopy(x, xOff + m * ldx, rounded, m * k, k);
             }
             Bf16.roundInPlace(rounded, 0, rounded.length);
-            packedProduct(pool, rounded, 0, k, rows, w, w.outDim(), k, bias, y, yOff, ldy, accumulate);
+            packedProduct(pool, rounded, 0, k, rows, w, w.outDim(), k, bias, y, yOff, ldy, accumulate, TILE_VECTORS);
             return;
         }
-        packedProduct(pool, x, xOff, ldx, rows, w, w.outDim(), w.inDim(), bias, y, yOff, ldy, accumulate);
+        packedProduct(pool, x, xOff, ldx, rows, w, w.outDim(), w.inDim(), bias, y, yOff, ldy, accumulate,
+                TILE_VECTORS);
     }
 
     /**
@@ -165,7 +173,13 @@ public final class MatMul {
             throw new IllegalArgumentException(n + " x " + k + " exceeds W's " + w.outDim() + " x " + w.inDim());
         }
         checkBias(bias, n);
-        packedProduct(pool, x, xOff, ldx, rows, w, n, k, bias, y, yOff, ldy, accumulate);
+        packedProduct(pool, x, xOff, ldx, rows, w, n, k, bias, y, yOff, ldy, accumulate, TILE_VECTORS);
+    }
+
+    /** As the leading-block {@code matmul} above, on a tile of {@code tileVectors} (2 or 4) vectors of columns. */
+    static void matmulOnTile(ComputePool pool, float[] x, int rows, MatrixOperand w, float[] y, int tileVectors) {
+        packedProduct(pool, x, 0, w.inDim(), rows, w, w.outDim(), w.inDim(), null, y, 0, w.outDim(), false,
+                tileVectors);
     }
 
     /**
@@ -204,25 +218,36 @@ public final class MatMul {
         }
     }
 
-    // ---- compute-bound path: packed panels and a 6 x 4-vector register tile ----
+    // ---- compute-bound path: packed panels and a 6 x 4- or 6 x 2-vector register tile ----
+
+    /**
+     * Whether the CPU has 16 vector registers rather than 32: x86 with vectors narrower than 512 bits (AVX2). The
+     * Vector API does not say; AVX-512 machines prefer 512-bit vectors, and ARM's NEON and SVE have 32.
+     */
+    private static boolean sixteenVectorRegisters() {
+        String arch = System.getProperty("os.arch", "");
+        return (arch.equals("amd64") || arch.equals("x86_64")) && F.vectorBitSize() < 512;
+    }
 
     private static void packedProduct(ComputePool pool, float[] x, int xOff, int ldx, int rows, MatrixOperand w,
-                                      int n, int k, float[] bias, float[] y, int yOff, int ldy, boolean accumulate) {
-        int strips = ceilDiv(n, NR);
+                                      int n, int k, float[] bias, float[] y, int yOff, int ldy, boolean accumulate,
+                                      int tileVectors) {
+        int nr = tileVectors * L;
+        int strips = ceilDiv(n, nr);
         int wantTasks = pool.availableParallelism() * 4;
         int rowBlocks = Math.clamp(ceilDiv(wantTasks, strips), 1, ceilDiv(rows, MR));
         int blockRows = ceilDiv(ceilDiv(rows, rowBlocks), MR) * MR;
         int blocks = ceilDiv(rows, blockRows);
         pool.parallelFor(strips * blocks, task -> {
-            int n0 = (task % strips) * NR;
-            int nCount = Math.min(NR, n - n0);
+            int n0 = (task % strips) * nr;
+            int nCount = Math.min(nr, n - n0);
             int m0 = (task / strips) * blockRows;
             int m1 = Math.min(rows, m0 + blockRows);
-            // The kernel always writes NR columns; the last, narrower strip goes through a scratch block.
-            boolean narrow = nCount < NR;
-            float[] c = narrow ? new float[(m1 - m0) * NR] : y;
+            // The kernel always writes nr columns; the last, narrower strip goes through a scratch block.
+            boolean narrow = nCount < nr;
+            float[] c = narrow ? new float[(m1 - m0) * nr] : y;
             int cOff = narrow ? 0 : yOff + m0 * ldy + n0;
-            int ldc = narrow ? NR : ldy;
+            int ldc = narrow ? nr : ldy;
             for (int m = m0; m < m1; m++) {
                 int row = cOff + (m - m0) * ldc;
                 if (narrow && accumulate) {
@@ -233,14 +258,21 @@ public final class MatMul {
             float[] panel = PANEL.get();
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                w.packTransposed(n0, nCount, k0, kc, panel, NR);
+                w.packTransposed(n0, nCount, k0, kc, panel, nr);
                 for (int m = m0; m < m1; m += MR) {
-                    tile(x, xOff + m * ldx + k0, ldx, Math.min(MR, m1 - m), panel, kc, c, cOff + (m - m0) * ldc, ldc);
+                    int aOff = xOff + m * ldx + k0;
+                    int tileRows = Math.min(MR, m1 - m);
+                    int at = cOff + (m - m0) * ldc;
+                    if (tileVectors == 4) {
+                        tile(x, aOff, ldx, tileRows, panel, kc, c, at, ldc);
+                    } else {
+                        narrowTile(x, aOff, ldx, tileRows, panel, kc, c, at, ldc);
+                    }
                 }
             }
             if (narrow) {
                 for (int m = m0; m < m1; m++) {
-                    System.arraycopy(c, (m - m0) * NR, y, yOff + m * ldy + n0, nCount);
+                    System.arraycopy(c, (m - m0) * nr, y, yOff + m * ldy + n0, nCount);
                 }
             }
         });
@@ -261,7 +293,7 @@ public final class MatMul {
     }
 
     /**
-     * Adds {@code a[rows, kc] · panel[kc, NR]} to the {@code rows x NR} block of c at {@code cOff}. Rows past
+     * Adds {@code a[rows, kc] · panel[kc, 4L]} to the {@code rows x 4L} block of c at {@code cOff}. Rows past
      * {@code rows} repeat the last valid row (their results are discarded), so the loop has one shape.
      */
     private static void tile(float[] a, int aOff, int lda, int rows, float[] panel, int kc,
@@ -278,7 +310,7 @@ public final class MatMul {
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
         FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
         FloatVector c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-        for (int kk = 0, p = 0; kk < kc; kk++, p += NR) {
+        for (int kk = 0, p = 0; kk < kc; kk++, p += 4 * L) {
             FloatVector b0 = FloatVector.fromArray(F, panel, p);
             FloatVector b1 = FloatVector.fromArray(F, panel, p + L);
             FloatVector b2 = FloatVector.fromArray(F, panel, p + 2 * L);
@@ -354,6 +386,77 @@ public final class MatMul {
             FloatVector.fromArray(F, c, o + L).add(c51).intoArray(c, o + L);
             FloatVector.fromArray(F, c, o + 2 * L).add(c52).intoArray(c, o + 2 * L);
             FloatVector.fromArray(F, c, o + 3 * L).add(c53).intoArray(c, o + 3 * L);
+        }
+    }
+
+    /**
+     * As {@link #tile} for a panel of two vectors' columns, {@code a[rows, kc] · panel[kc, 2L]}: 12 accumulators, the
+     * two panel vectors and a broadcast in 16 registers. Each output sums its terms in the same order as in the wider
+     * tile, so both give the same bits. A twin of {@link #tile} by necessity: a tile's accumulators must be separate
+     * locals for C2 to keep them in registers.
+     */
+    private static void narrowTile(float[] a, int aOff, int lda, int rows, float[] panel, int kc,
+                                   float[] c, int cOff, int ldc) {
+        int a0 = aOff;
+        int a1 = rows > 1 ? a0 + lda : a0;
+        int a2 = rows > 2 ? a1 + lda : a1;
+        int a3 = rows > 3 ? a2 + lda : a2;
+        int a4 = rows > 4 ? a3 + lda : a3;
+        int a5 = rows > 5 ? a4 + lda : a4;
+        FloatVector c00 = FloatVector.zero(F), c01 = c00;
+        FloatVector c10 = c00, c11 = c00;
+        FloatVector c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00;
+        FloatVector c50 = c00, c51 = c00;
+        for (int kk = 0, p = 0; kk < kc; kk++, p += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(F, panel, p);
+            FloatVector b1 = FloatVector.fromArray(F, panel, p + L);
+            FloatVector av = FloatVector.broadcast(F, a[a0 + kk]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(F, a[a1 + kk]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(F, a[a2 + kk]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(F, a[a3 + kk]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(F, a[a4 + kk]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(F, a[a5 + kk]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+        }
+        FloatVector.fromArray(F, c, cOff).add(c00).intoArray(c, cOff);
+        FloatVector.fromArray(F, c, cOff + L).add(c01).intoArray(c, cOff + L);
+        if (rows > 1) {
+            int o = cOff + ldc;
+            FloatVector.fromArray(F, c, o).add(c10).intoArray(c, o);
+            FloatVector.fromArray(F, c, o + L).add(c11).intoArray(c, o + L);
+        }
+        if (rows > 2) {
+            int o = cOff + 2 * ldc;
+            FloatVector.fromArray(F, c, o).add(c20).intoArray(c, o);
+            FloatVector.fromArray(F, c, o + L).add(c21).intoArray(c, o + L);
+        }
+        if (rows > 3) {
+            int o = cOff + 3 * ldc;
+            FloatVector.fromArray(F, c, o).add(c30).intoArray(c, o);
+            FloatVector.fromArray(F, c, o + L).add(c31).intoArray(c, o + L);
+        }
+        if (rows > 4) {
+            int o = cOff + 4 * ldc;
+            FloatVector.fromArray(F, c, o).add(c40).intoArray(c, o);
+            FloatVector.fromArray(F, c, o + L).add(c41).intoArray(c, o + L);
+        }
+        if (rows > 5) {
+            int o = cOff + 5 * ldc;
+            FloatVector.fromArray(F, c, o).add(c50).intoArray(c, o);
+            FloatVector.fromArray(F, c, o + L).add(c51).intoArray(c, o + L);
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -349,6 +350,29 @@ class MatMulTest {
             }
             assertClose(naive(xs, m, ws, 20, 17, null), part, 17);
         }
+    }
+
+    /**
+     * The packed kernel's two register tiles (four vectors of columns where the CPU has 32 vector registers, two
+     * where it has 16) give the same bits, and the product, whichever this machine runs: sizes with a partial
+     * strip and a partial row tile, over several panels of depth.
+     */
+    @ParameterizedTest(name = "{0}x{1}x{2}")
+    @MethodSource("tileShapes")
+    void bothRegisterTilesGiveTheSameProduct(int m, int n, int k) {
+        Weights w = Weights.random(DType.BF16, n, k, 5L * n + k);
+        float[] x = Weights.randomArray(m * k, m + 3);
+        float[] narrow = new float[m * n];
+        float[] wide = new float[m * n];
+        MatMul.matmulOnTile(TWO, x, m, w.matrix, narrow, 2);
+        MatMul.matmulOnTile(TWO, x, m, w.matrix, wide, 4);
+        assertClose(naive(x, m, w.values, n, k, null), narrow, k);
+        assertArrayEquals(wide, narrow);
+    }
+
+    static Stream<Arguments> tileShapes() {
+        return Stream.of(Arguments.of(1, 1, 1), Arguments.of(7, 37, 300), Arguments.of(50, 130, 600),
+                Arguments.of(64, 64, 256));
     }
 
     static float[] naive(float[] x, int m, float[] w, int n, int k, float[] bias) {
