@@ -40,7 +40,7 @@ public final class MatMul {
      * has 16: there the wider tile spills accumulators to the stack on every step (prefill at 40% of the fp32 FMA
      * peak on an AVX2 Zen 3).
      */
-    static final int TILE_VECTORS = sixteenVectorRegisters() ? 2 : 4;
+    static final int TILE_VECTORS = VectorCpu.X86_WITHOUT_AVX512 ? 2 : 4;
     /** The widest tile's columns: the panel buffer fits either tile. */
     private static final int MAX_NR = 4 * L;
     /** Depth of one packed panel; its KC x NR floats stay in L2 while all rows of a block stream past. */
@@ -219,15 +219,6 @@ public final class MatMul {
     }
 
     // ---- compute-bound path: packed panels and a 6 x 4- or 6 x 2-vector register tile ----
-
-    /**
-     * Whether the CPU has 16 vector registers rather than 32: x86 with vectors narrower than 512 bits (AVX2). The
-     * Vector API does not say; AVX-512 machines prefer 512-bit vectors, and ARM's NEON and SVE have 32.
-     */
-    private static boolean sixteenVectorRegisters() {
-        String arch = System.getProperty("os.arch", "");
-        return (arch.equals("amd64") || arch.equals("x86_64")) && F.vectorBitSize() < 512;
-    }
 
     private static void packedProduct(ComputePool pool, float[] x, int xOff, int ldx, int rows, MatrixOperand w,
                                       int n, int k, float[] bias, float[] y, int yOff, int ldy, boolean accumulate,
