@@ -16,8 +16,8 @@ import java.util.List;
  * {@link WeightMatrix} go through {@link RowDotProduct}, which streams the weights once for all rows. More rows go
  * through packing: W is packed, a {@code KC x NR} block at a time, into fp32 panels, and a register-tiled kernel
  * computes {@code MR x NR} blocks of y with all accumulators in vector registers (NR: {@link #TILE_VECTORS}
- * vectors); packing costs about as much as 50 rows of streaming, so it pays beyond that. Both split the output over the {@link ComputePool}; all vector
- * widths come from {@code SPECIES_PREFERRED}.
+ * vectors); packing costs about as much as 50 rows of streaming, so it pays beyond that. Both split the output over
+ * the {@link ComputePool}; all vector widths come from {@code SPECIES_PREFERRED}.
  *
  * <p>On the {@link Precision#FAST fast} path x is rounded to BF16 first, and products with weights of
  * {@link #NATIVE_MIN_ROWS} rows or more go to {@link NativeBf16Gemm} (oneDNN on AVX512_BF16, twice the fp32 FMA
