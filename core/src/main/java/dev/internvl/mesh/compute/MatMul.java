@@ -422,6 +422,7 @@ public final class MatMul {
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
         }
+        // Written out row by row for the reason given in tile.
         FloatVector.fromArray(F, c, cOff).add(c00).intoArray(c, cOff);
         FloatVector.fromArray(F, c, cOff + L).add(c01).intoArray(c, cOff + L);
         if (rows > 1) {
