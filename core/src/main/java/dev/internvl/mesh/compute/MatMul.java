@@ -246,57 +246,62 @@ public final class MatMul {
             int count = Math.min(strips, s0 + group) - s0;
             int m0 = (task / groups) * blockRows;
             int m1 = Math.min(rows, m0 + blockRows);
-            // The kernel always writes nr columns; the last, narrower strip goes through a scratch block.
-            float[][] c = new float[count][];
-            int[] cOff = new int[count];
-            int[] ldc = new int[count];
+            StripOutput[] out = new StripOutput[count];
             for (int s = 0; s < count; s++) {
                 int n0 = (s0 + s) * nr;
-                int nCount = Math.min(nr, n - n0);
-                boolean narrow = nCount < nr;
-                c[s] = narrow ? new float[(m1 - m0) * nr] : y;
-                cOff[s] = narrow ? 0 : yOff + m0 * ldy + n0;
-                ldc[s] = narrow ? nr : ldy;
+                int columns = Math.min(nr, n - n0);
+                boolean scratch = columns < nr;
+                out[s] = scratch ? new StripOutput(new float[(m1 - m0) * nr], 0, nr, n0, columns)
+                        : new StripOutput(y, yOff + m0 * ldy + n0, ldy, n0, columns);
                 for (int m = m0; m < m1; m++) {
-                    int row = cOff[s] + (m - m0) * ldc[s];
-                    if (narrow && accumulate) {
-                        System.arraycopy(y, yOff + m * ldy + n0, c[s], row, nCount);
+                    int row = out[s].at(m - m0);
+                    if (scratch && accumulate) {
+                        System.arraycopy(y, yOff + m * ldy + n0, out[s].c(), row, columns);
                     }
-                    initRow(c[s], row, nCount, bias, n0, accumulate);
+                    initRow(out[s].c(), row, columns, bias, n0, accumulate);
                 }
             }
             float[][] panels = panels(count);
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
                 for (int s = 0; s < count; s++) {
-                    int n0 = (s0 + s) * nr;
-                    w.packTransposed(n0, Math.min(nr, n - n0), k0, kc, panels[s], nr);
+                    w.packTransposed(out[s].n0(), out[s].columns(), k0, kc, panels[s], nr);
                 }
                 for (int b0 = m0; b0 < m1; b0 += X_BLOCK_ROWS) {
                     int b1 = Math.min(m1, b0 + X_BLOCK_ROWS);
                     for (int s = 0; s < count; s++) {
+                        StripOutput o = out[s];
                         for (int m = b0; m < b1; m += MR) {
                             int aOff = xOff + m * ldx + k0;
                             int tileRows = Math.min(MR, b1 - m);
-                            int at = cOff[s] + (m - m0) * ldc[s];
                             if (tileVectors == 4) {
-                                tile(x, aOff, ldx, tileRows, panels[s], kc, c[s], at, ldc[s]);
+                                tile(x, aOff, ldx, tileRows, panels[s], kc, o.c(), o.at(m - m0), o.ld());
                             } else {
-                                narrowTile(x, aOff, ldx, tileRows, panels[s], kc, c[s], at, ldc[s]);
+                                narrowTile(x, aOff, ldx, tileRows, panels[s], kc, o.c(), o.at(m - m0), o.ld());
                             }
                         }
                     }
                 }
             }
-            for (int s = 0; s < count; s++) {
-                if (c[s] != y) {
-                    int n0 = (s0 + s) * nr;
+            for (StripOutput o : out) {
+                if (o.c() != y) {
                     for (int m = m0; m < m1; m++) {
-                        System.arraycopy(c[s], (m - m0) * nr, y, yOff + m * ldy + n0, n - n0);
+                        System.arraycopy(o.c(), o.at(m - m0), y, yOff + m * ldy + o.n0(), o.columns());
                     }
                 }
             }
         });
+    }
+
+    /**
+     * Where a task writes output columns {@code [n0, n0 + columns)} of its rows, row i (counted from the task's
+     * first) at {@code c[at(i)]}: y itself, or, for a last strip narrower than the tile (the kernel always writes a
+     * whole tile), a scratch block copied into y at the end.
+     */
+    private record StripOutput(float[] c, int off, int ld, int n0, int columns) {
+        int at(int i) {
+            return off + i * ld;
+        }
     }
 
     /** This thread's buffers for {@code count} packed panels, each of the widest tile's columns by KC. */

@@ -355,7 +355,8 @@ class MatMulTest {
     /**
      * The packed kernel's two register tiles (four vectors of columns where the CPU has 32 vector registers, two
      * where it has 16) give the same bits, and the product, whichever this machine runs: sizes with a partial
-     * strip and a partial row tile, over several panels of depth.
+     * strip and a partial row tile, over several panels of depth; the last with tasks that take groups of strips
+     * (the narrow last one among them) and pass their rows in several blocks.
      */
     @ParameterizedTest(name = "{0}x{1}x{2}")
     @MethodSource("tileShapes")
@@ -372,7 +373,7 @@ class MatMulTest {
 
     static Stream<Arguments> tileShapes() {
         return Stream.of(Arguments.of(1, 1, 1), Arguments.of(7, 37, 300), Arguments.of(50, 130, 600),
-                Arguments.of(64, 64, 256));
+                Arguments.of(64, 64, 256), Arguments.of(200, 1100, 300));
     }
 
     static float[] naive(float[] x, int m, float[] w, int n, int k, float[] bias) {
